@@ -1,0 +1,71 @@
+/**
+ * The storage contracts. The SQLite store (embedded default) and the PostgreSQL store (several
+ * replicas) implement the same interfaces and pass the same contract suite
+ * (src/storage/store-contract.ts).
+ *
+ * Every read and write is scoped by `owner` — the project of the API key that made the request —
+ * so no request can see or change another key's data: an id owned by someone else reads as absent.
+ */
+
+/** A Responses API item as it is on the wire (message, function_call, reasoning, …), with its `id`. */
+export type StoredItem = Record<string, unknown> & { id: string; type: string };
+
+export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled';
+
+export interface StoredResponse {
+  id: string;
+  owner: string;
+  /** Unix seconds. */
+  createdAt: number;
+  status: ResponseStatus;
+  previousResponseId: string | null;
+  /** The full Response object as the API returns it (without `include`-only fields stripped). */
+  response: Record<string, unknown>;
+}
+
+export interface ItemPage {
+  items: StoredItem[];
+  hasMore: boolean;
+}
+
+export interface PageRequest {
+  /** Item id to start after (exclusive), in the listing's order. */
+  after: string | null;
+  /** Item id to end before (exclusive), in the listing's order. */
+  before: string | null;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+export interface ResponseStore {
+  /** Inserts a new response with its input items (in order). Fails if the id exists. */
+  create(record: StoredResponse, inputItems: StoredItem[]): Promise<void>;
+  /** Replaces the stored response object and status, and records its output items (in order). */
+  finish(owner: string, id: string, status: ResponseStatus, response: Record<string, unknown>, outputItems: StoredItem[]): Promise<void>;
+  /** Updates status and object of a response still running (e.g. queued → in_progress). */
+  updateStatus(owner: string, id: string, status: ResponseStatus, response: Record<string, unknown>): Promise<void>;
+  /** The response, or null when absent, deleted or owned by another key. */
+  get(owner: string, id: string): Promise<StoredResponse | null>;
+  /** Deletes the response and its items; false when there was nothing to delete. */
+  delete(owner: string, id: string): Promise<boolean>;
+  /** The input items of one response, paged by item id. */
+  listInputItems(owner: string, responseId: string, page: PageRequest): Promise<ItemPage>;
+  /** Input items then output items of one response, in order — one link of a previous_response_id chain. */
+  chainLink(owner: string, responseId: string): Promise<{ input: StoredItem[]; output: StoredItem[] } | null>;
+  /** Any stored input or output item by id, for `item_reference`. */
+  findItem(owner: string, itemId: string): Promise<StoredItem | null>;
+  /**
+   * Ends every response left `in_progress` or `queued` by a process that died, so nothing stays
+   * in progress for ever. Returns how many it ended.
+   */
+  failInterrupted(message: string, olderThanSeconds: number): Promise<number>;
+}
+
+/** Everything a Riposte process keeps. */
+export interface Storage {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the data is, for the start-up banner (a file path, or a URL without its password). */
+  readonly location: string;
+  readonly responses: ResponseStore;
+  close(): Promise<void>;
+}
