@@ -41,14 +41,24 @@ export interface ResponseStore {
   /** Inserts a new response with its input items (in order). Fails if the id exists. */
   create(record: StoredResponse, inputItems: StoredItem[]): Promise<void>;
   /** Replaces the stored response object and status, and records its output items (in order). */
-  finish(owner: string, id: string, status: ResponseStatus, response: Record<string, unknown>, outputItems: StoredItem[]): Promise<void>;
+  finish(
+    owner: string,
+    id: string,
+    status: ResponseStatus,
+    response: Record<string, unknown>,
+    outputItems: StoredItem[],
+  ): Promise<void>;
   /** Updates status and object of a response still running (e.g. queued → in_progress). */
   updateStatus(owner: string, id: string, status: ResponseStatus, response: Record<string, unknown>): Promise<void>;
   /** The response, or null when absent, deleted or owned by another key. */
   get(owner: string, id: string): Promise<StoredResponse | null>;
   /** Deletes the response and its items; false when there was nothing to delete. */
   delete(owner: string, id: string): Promise<boolean>;
-  /** The input items of one response, paged by item id. */
+  /**
+   * The input items of one response, paged by item id (none when the response is absent or another
+   * owner's). Throws CursorNotFoundError (./cursor-not-found-error.ts) when `after` or `before` is
+   * not the id of one of them.
+   */
   listInputItems(owner: string, responseId: string, page: PageRequest): Promise<ItemPage>;
   /** Input items then output items of one response, in order — one link of a previous_response_id chain. */
   chainLink(owner: string, responseId: string): Promise<{ input: StoredItem[]; output: StoredItem[] } | null>;

@@ -1,0 +1,82 @@
+import type { PoolClient } from 'pg';
+
+/** One schema change. Versions only grow; a released step is never edited, only followed. */
+export interface PostgresMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const postgresMigrations: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'responses and their items',
+    sql: `
+      CREATE TABLE responses (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        created_at bigint NOT NULL,
+        status text NOT NULL CHECK (status IN ('queued', 'in_progress', 'completed', 'failed', 'incomplete', 'cancelled')),
+        previous_response_id text,
+        response jsonb NOT NULL
+      );
+      -- failInterrupted scans only the few responses still running.
+      CREATE INDEX responses_running ON responses (created_at) WHERE status IN ('queued', 'in_progress');
+
+      -- Item ids come from clients too (a client may resend the same msg_ id), so an item is keyed
+      -- by where it sits, and "sequence" orders recordings for findItem.
+      CREATE TABLE response_items (
+        response_id text NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+        kind text NOT NULL CHECK (kind IN ('input', 'output')),
+        position integer NOT NULL,
+        sequence bigint GENERATED ALWAYS AS IDENTITY,
+        owner text NOT NULL,
+        item_id text NOT NULL,
+        item jsonb NOT NULL,
+        PRIMARY KEY (response_id, kind, position)
+      );
+      CREATE INDEX response_items_by_item_id ON response_items (owner, item_id, sequence DESC);
+    `,
+  },
+];
+
+/**
+ * A fixed key for pg_advisory_xact_lock: every replica that starts migrates under the same lock,
+ * so they queue instead of racing to create the same tables. (The bytes spell "riposte".)
+ */
+const migrationLockKey = 0x7269706f737465n;
+
+/**
+ * Applies the steps not yet recorded in schema_migrations, all in one transaction holding the
+ * migration lock: a replica that waited finds them recorded and applies nothing. Tables go into
+ * the first schema of the connection's search_path.
+ */
+export async function migratePostgres(
+  client: PoolClient,
+  migrations: readonly PostgresMigration[] = postgresMigrations,
+): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLockKey.toString()]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const result = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(result.rows.map((row) => row.version));
+    for (const migration of [...migrations].sort((left, right) => left.version - right.version)) {
+      if (applied.has(migration.version)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    // The first error is the one worth reporting; a connection that broke cannot roll back.
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,236 @@
+import type { Pool } from 'pg';
+import { CursorNotFoundError } from '../cursor-not-found-error.ts';
+import { pageFromRows, planItemPage } from '../item-page-plan.ts';
+import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, StoredResponse } from '../stores.ts';
+
+/*
+ * Every statement is named, so pg prepares it once per pooled connection. The writes on the hot
+ * path (create, finish) are each one statement — data-modifying CTEs — so each is atomic by
+ * itself and costs one round trip, with no BEGIN/COMMIT.
+ *
+ * Arrays of items travel as one JSON text parameter (an array given to pg directly would become a
+ * PostgreSQL array) and are spread with jsonb_array_elements, whose ordinality is the position.
+ */
+const statements = {
+  createResponse: {
+    name: 'riposte_responses_create',
+    text: `WITH inserted AS (
+             INSERT INTO responses (id, owner, created_at, status, previous_response_id, response)
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+             RETURNING id, owner
+           )
+           INSERT INTO response_items (response_id, kind, position, owner, item_id, item)
+           SELECT inserted.id, 'input', element.ordinality - 1, inserted.owner, element.value ->> 'id', element.value
+           FROM inserted, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS element (value, ordinality)`,
+  },
+  // Sub-statements of one query cannot see each other's rows, so a second finish upserts the
+  // places it reuses and deletes only those beyond the new output (disjoint rows).
+  finishResponse: {
+    name: 'riposte_responses_finish',
+    text: `WITH updated AS (
+             UPDATE responses SET status = $3, response = $4::jsonb
+             WHERE owner = $1 AND id = $2
+             RETURNING id, owner
+           ), trimmed AS (
+             DELETE FROM response_items
+             WHERE response_id IN (SELECT id FROM updated) AND kind = 'output' AND position >= jsonb_array_length($5::jsonb)
+           )
+           INSERT INTO response_items (response_id, kind, position, owner, item_id, item)
+           SELECT updated.id, 'output', element.ordinality - 1, updated.owner, element.value ->> 'id', element.value
+           FROM updated, jsonb_array_elements($5::jsonb) WITH ORDINALITY AS element (value, ordinality)
+           ON CONFLICT (response_id, kind, position) DO UPDATE SET item_id = excluded.item_id, item = excluded.item`,
+  },
+  updateRunningStatus: {
+    name: 'riposte_responses_update_status',
+    text: `UPDATE responses SET status = $3, response = $4::jsonb
+           WHERE owner = $1 AND id = $2 AND status IN ('queued', 'in_progress')`,
+  },
+  selectResponse: {
+    name: 'riposte_responses_get',
+    text: 'SELECT id, owner, created_at, status, previous_response_id, response FROM responses WHERE owner = $1 AND id = $2',
+  },
+  deleteResponse: {
+    name: 'riposte_responses_delete',
+    text: 'DELETE FROM responses WHERE owner = $1 AND id = $2',
+  },
+  selectCursorPositions: {
+    name: 'riposte_response_items_cursors',
+    text: `SELECT item_id, min(position) AS position FROM response_items
+           WHERE owner = $1 AND response_id = $2 AND kind = 'input' AND item_id = ANY ($3::text[])
+           GROUP BY item_id`,
+  },
+  selectItemsAscending: {
+    name: 'riposte_response_items_page_ascending',
+    text: `SELECT item FROM response_items
+           WHERE response_id = $1 AND kind = 'input' AND owner = $2 AND position > $3 AND position < $4
+           ORDER BY position ASC LIMIT $5`,
+  },
+  selectItemsDescending: {
+    name: 'riposte_response_items_page_descending',
+    text: `SELECT item FROM response_items
+           WHERE response_id = $1 AND kind = 'input' AND owner = $2 AND position > $3 AND position < $4
+           ORDER BY position DESC LIMIT $5`,
+  },
+  // The LEFT JOIN tells a response without items (one row, null kind) from no response (no row).
+  selectChainLink: {
+    name: 'riposte_response_items_chain_link',
+    text: `SELECT item.kind, item.item
+           FROM responses AS response LEFT JOIN response_items AS item ON item.response_id = response.id
+           WHERE response.owner = $1 AND response.id = $2
+           ORDER BY item.kind, item.position`,
+  },
+  selectLatestItem: {
+    name: 'riposte_response_items_find',
+    text: 'SELECT item FROM response_items WHERE owner = $1 AND item_id = $2 ORDER BY sequence DESC LIMIT 1',
+  },
+  failRunning: {
+    name: 'riposte_responses_fail_interrupted',
+    text: `UPDATE responses
+           SET status = 'failed',
+               response = response || jsonb_build_object('status', 'failed', 'error', jsonb_build_object('code', 'server_error', 'message', $1::text))
+           WHERE status IN ('queued', 'in_progress') AND created_at < $2`,
+  },
+} as const;
+
+interface ResponseRow {
+  id: string;
+  owner: string;
+  /** bigint arrives as text from pg. */
+  created_at: string;
+  status: ResponseStatus;
+  previous_response_id: string | null;
+  response: Record<string, unknown>;
+}
+
+/**
+ * ResponseStore on a PostgreSQL pool; pg parses jsonb columns into objects. A deleted response is
+ * really deleted; its items go with it (ON DELETE CASCADE).
+ */
+export class PostgresResponseStore implements ResponseStore {
+  private readonly pool: Pool;
+
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
+
+  async create(record: StoredResponse, inputItems: StoredItem[]): Promise<void> {
+    await this.pool.query({
+      ...statements.createResponse,
+      values: [
+        record.id,
+        record.owner,
+        record.createdAt,
+        record.status,
+        record.previousResponseId,
+        JSON.stringify(record.response),
+        JSON.stringify(inputItems),
+      ],
+    });
+  }
+
+  /** A response deleted meanwhile stays deleted: nothing is written. */
+  async finish(
+    owner: string,
+    id: string,
+    status: ResponseStatus,
+    response: Record<string, unknown>,
+    outputItems: StoredItem[],
+  ): Promise<void> {
+    await this.pool.query({
+      ...statements.finishResponse,
+      values: [owner, id, status, JSON.stringify(response), JSON.stringify(outputItems)],
+    });
+  }
+
+  /** Changes nothing once the response has ended (e.g. failed by failInterrupted, or finished). */
+  async updateStatus(
+    owner: string,
+    id: string,
+    status: ResponseStatus,
+    response: Record<string, unknown>,
+  ): Promise<void> {
+    await this.pool.query({ ...statements.updateRunningStatus, values: [owner, id, status, JSON.stringify(response)] });
+  }
+
+  async get(owner: string, id: string): Promise<StoredResponse | null> {
+    const result = await this.pool.query<ResponseRow>({ ...statements.selectResponse, values: [owner, id] });
+    const row = result.rows[0];
+    if (row === undefined) return null;
+    return {
+      id: row.id,
+      owner: row.owner,
+      createdAt: Number(row.created_at),
+      status: row.status,
+      previousResponseId: row.previous_response_id,
+      response: row.response,
+    };
+  }
+
+  async delete(owner: string, id: string): Promise<boolean> {
+    const result = await this.pool.query({ ...statements.deleteResponse, values: [owner, id] });
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Pages the input items (see planItemPage). A response that is absent or another owner's has
+   * no items; a cursor that is not one of its input item ids throws CursorNotFoundError.
+   */
+  async listInputItems(owner: string, responseId: string, page: PageRequest): Promise<ItemPage> {
+    let afterPosition: number | null = null;
+    let beforePosition: number | null = null;
+    const cursors = [page.after, page.before].filter((cursor) => cursor !== null);
+    if (cursors.length > 0) {
+      const result = await this.pool.query<{ item_id: string; position: number }>({
+        ...statements.selectCursorPositions,
+        values: [owner, responseId, cursors],
+      });
+      const positions = new Map(result.rows.map((row) => [row.item_id, row.position]));
+      if (page.after !== null) {
+        afterPosition = positions.get(page.after) ?? null;
+        if (afterPosition === null) throw new CursorNotFoundError('after', page.after);
+      }
+      if (page.before !== null) {
+        beforePosition = positions.get(page.before) ?? null;
+        if (beforePosition === null) throw new CursorNotFoundError('before', page.before);
+      }
+    }
+    const plan = planItemPage(page, afterPosition, beforePosition);
+    const select = plan.ascending ? statements.selectItemsAscending : statements.selectItemsDescending;
+    const result = await this.pool.query<{ item: StoredItem }>({
+      ...select,
+      values: [responseId, owner, plan.lowerExclusive, plan.upperExclusive, plan.fetchCount],
+    });
+    return pageFromRows(
+      plan,
+      result.rows.map((row) => row.item),
+    );
+  }
+
+  async chainLink(owner: string, responseId: string): Promise<{ input: StoredItem[]; output: StoredItem[] } | null> {
+    const result = await this.pool.query<{ kind: 'input' | 'output' | null; item: StoredItem | null }>({
+      ...statements.selectChainLink,
+      values: [owner, responseId],
+    });
+    if (result.rows.length === 0) return null;
+    const link: { input: StoredItem[]; output: StoredItem[] } = { input: [], output: [] };
+    for (const row of result.rows) {
+      if (row.kind !== null && row.item !== null) link[row.kind].push(row.item);
+    }
+    return link;
+  }
+
+  /** The most recently recorded item with this id: ids are client-suppliable and may repeat. */
+  async findItem(owner: string, itemId: string): Promise<StoredItem | null> {
+    const result = await this.pool.query<{ item: StoredItem }>({
+      ...statements.selectLatestItem,
+      values: [owner, itemId],
+    });
+    return result.rows[0]?.item ?? null;
+  }
+
+  async failInterrupted(message: string, olderThanSeconds: number): Promise<number> {
+    const cutoff = Math.floor(Date.now() / 1000) - olderThanSeconds;
+    const result = await this.pool.query({ ...statements.failRunning, values: [message, cutoff] });
+    return result.rowCount ?? 0;
+  }
+}

@@ -1,0 +1,71 @@
+import type { DatabaseSync } from 'node:sqlite';
+
+/** One schema change. Versions only grow; a released step is never edited, only followed. */
+export interface SqliteMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'responses and their items',
+    sql: `
+      CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'in_progress', 'completed', 'failed', 'incomplete', 'cancelled')),
+        previous_response_id TEXT,
+        response TEXT NOT NULL
+      );
+      -- failInterrupted scans only the few responses still running.
+      CREATE INDEX responses_running ON responses (created_at) WHERE status IN ('queued', 'in_progress');
+
+      -- Item ids come from clients too (a client may resend the same msg_ id), so an item is keyed
+      -- by where it sits, and "sequence" (a rowid alias, so VACUUM keeps it) orders recordings.
+      CREATE TABLE response_items (
+        sequence INTEGER PRIMARY KEY,
+        response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('input', 'output')),
+        position INTEGER NOT NULL,
+        owner TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        item TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX response_items_by_place ON response_items (response_id, kind, position);
+      CREATE INDEX response_items_by_item_id ON response_items (owner, item_id, sequence);
+    `,
+  },
+];
+
+/**
+ * Applies the steps not yet recorded in schema_migrations, each with its record, in one
+ * IMMEDIATE transaction: a second process opening the same file waits (busy_timeout) and then
+ * finds everything applied.
+ */
+export function migrateSqlite(database: DatabaseSync, migrations: readonly SqliteMigration[] = sqliteMigrations): void {
+  database.exec('BEGIN IMMEDIATE');
+  try {
+    database.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    const applied = new Set<number>();
+    for (const row of database.prepare('SELECT version FROM schema_migrations').all()) {
+      if (typeof row.version === 'number') applied.add(row.version);
+    }
+    const record = database.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const migration of [...migrations].sort((left, right) => left.version - right.version)) {
+      if (applied.has(migration.version)) continue;
+      database.exec(migration.sql);
+      record.run(migration.version, migration.name, Math.floor(Date.now() / 1000));
+    }
+    database.exec('COMMIT');
+  } catch (error) {
+    database.exec('ROLLBACK');
+    throw error;
+  }
+}

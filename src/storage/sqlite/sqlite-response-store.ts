@@ -1,0 +1,238 @@
+import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
+import { CursorNotFoundError } from '../cursor-not-found-error.ts';
+import { pageFromRows, planItemPage } from '../item-page-plan.ts';
+import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, StoredResponse } from '../stores.ts';
+
+type Row = Record<string, SQLOutputValue>;
+
+/**
+ * ResponseStore on one SQLite connection. Every statement is prepared once here; node:sqlite runs
+ * them synchronously, so a method's transaction can never interleave with another's on this
+ * connection, and BEGIN IMMEDIATE takes the write lock up front so a second process waits
+ * (busy_timeout) instead of failing half-way.
+ *
+ * A deleted response is really deleted; its items go with it (ON DELETE CASCADE).
+ */
+export class SqliteResponseStore implements ResponseStore {
+  private readonly database: DatabaseSync;
+  private readonly statements: {
+    begin: StatementSync;
+    commit: StatementSync;
+    rollback: StatementSync;
+    insertResponse: StatementSync;
+    insertItem: StatementSync;
+    finishResponse: StatementSync;
+    trimOutputItems: StatementSync;
+    updateRunningStatus: StatementSync;
+    selectResponse: StatementSync;
+    deleteResponse: StatementSync;
+    selectCursorPosition: StatementSync;
+    selectItemsAscending: StatementSync;
+    selectItemsDescending: StatementSync;
+    selectChainLink: StatementSync;
+    selectLatestItem: StatementSync;
+    failRunning: StatementSync;
+  };
+
+  constructor(database: DatabaseSync) {
+    this.database = database;
+    this.statements = {
+      begin: database.prepare('BEGIN IMMEDIATE'),
+      commit: database.prepare('COMMIT'),
+      rollback: database.prepare('ROLLBACK'),
+      insertResponse: database.prepare(
+        'INSERT INTO responses (id, owner, created_at, status, previous_response_id, response) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      // An upsert, so finishing twice replaces the output instead of failing on its place.
+      insertItem: database.prepare(
+        `INSERT INTO response_items (response_id, kind, position, owner, item_id, item) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (response_id, kind, position) DO UPDATE SET item_id = excluded.item_id, item = excluded.item`,
+      ),
+      finishResponse: database.prepare('UPDATE responses SET status = ?, response = ? WHERE owner = ? AND id = ?'),
+      trimOutputItems: database.prepare(
+        "DELETE FROM response_items WHERE response_id = ? AND kind = 'output' AND position >= ?",
+      ),
+      updateRunningStatus: database.prepare(
+        "UPDATE responses SET status = ?, response = ? WHERE owner = ? AND id = ? AND status IN ('queued', 'in_progress')",
+      ),
+      selectResponse: database.prepare(
+        'SELECT id, owner, created_at, status, previous_response_id, response FROM responses WHERE owner = ? AND id = ?',
+      ),
+      deleteResponse: database.prepare('DELETE FROM responses WHERE owner = ? AND id = ?'),
+      selectCursorPosition: database.prepare(
+        "SELECT min(position) AS position FROM response_items WHERE owner = ? AND item_id = ? AND response_id = ? AND kind = 'input'",
+      ),
+      selectItemsAscending: database.prepare(
+        `SELECT item FROM response_items
+         WHERE response_id = ? AND kind = 'input' AND owner = ? AND position > ? AND position < ?
+         ORDER BY position ASC LIMIT ?`,
+      ),
+      selectItemsDescending: database.prepare(
+        `SELECT item FROM response_items
+         WHERE response_id = ? AND kind = 'input' AND owner = ? AND position > ? AND position < ?
+         ORDER BY position DESC LIMIT ?`,
+      ),
+      // The LEFT JOIN tells a response without items (one row, null kind) from no response (no row).
+      selectChainLink: database.prepare(
+        `SELECT item.kind AS kind, item.item AS item
+         FROM responses AS response LEFT JOIN response_items AS item ON item.response_id = response.id
+         WHERE response.owner = ? AND response.id = ?
+         ORDER BY item.kind, item.position`,
+      ),
+      selectLatestItem: database.prepare(
+        'SELECT item FROM response_items WHERE owner = ? AND item_id = ? ORDER BY sequence DESC LIMIT 1',
+      ),
+      failRunning: database.prepare(
+        `UPDATE responses
+         SET status = 'failed', response = json_set(response, '$.status', 'failed', '$.error', json(?))
+         WHERE status IN ('queued', 'in_progress') AND created_at < ?`,
+      ),
+    };
+  }
+
+  async create(record: StoredResponse, inputItems: StoredItem[]): Promise<void> {
+    const statements = this.statements;
+    this.inTransaction(() => {
+      statements.insertResponse.run(
+        record.id,
+        record.owner,
+        record.createdAt,
+        record.status,
+        record.previousResponseId,
+        JSON.stringify(record.response),
+      );
+      this.insertItems(record.owner, record.id, 'input', inputItems);
+    });
+  }
+
+  /** A response deleted meanwhile stays deleted: nothing is written. */
+  async finish(
+    owner: string,
+    id: string,
+    status: ResponseStatus,
+    response: Record<string, unknown>,
+    outputItems: StoredItem[],
+  ): Promise<void> {
+    const statements = this.statements;
+    this.inTransaction(() => {
+      const updated = statements.finishResponse.run(status, JSON.stringify(response), owner, id);
+      if (Number(updated.changes) === 0) return;
+      statements.trimOutputItems.run(id, outputItems.length);
+      this.insertItems(owner, id, 'output', outputItems);
+    });
+  }
+
+  /** Changes nothing once the response has ended (e.g. failed by failInterrupted, or finished). */
+  async updateStatus(
+    owner: string,
+    id: string,
+    status: ResponseStatus,
+    response: Record<string, unknown>,
+  ): Promise<void> {
+    this.statements.updateRunningStatus.run(status, JSON.stringify(response), owner, id);
+  }
+
+  async get(owner: string, id: string): Promise<StoredResponse | null> {
+    const row = this.statements.selectResponse.get(owner, id);
+    if (row === undefined) return null;
+    return {
+      id: readText(row, 'id'),
+      owner: readText(row, 'owner'),
+      createdAt: readNumber(row, 'created_at'),
+      status: readText(row, 'status') as ResponseStatus,
+      previousResponseId: readNullableText(row, 'previous_response_id'),
+      response: JSON.parse(readText(row, 'response')) as Record<string, unknown>,
+    };
+  }
+
+  async delete(owner: string, id: string): Promise<boolean> {
+    return Number(this.statements.deleteResponse.run(owner, id).changes) > 0;
+  }
+
+  /**
+   * Pages the input items (see planItemPage). A response that is absent or another owner's has
+   * no items; a cursor that is not one of its input item ids throws CursorNotFoundError.
+   */
+  async listInputItems(owner: string, responseId: string, page: PageRequest): Promise<ItemPage> {
+    const afterPosition = page.after === null ? null : this.cursorPosition(owner, responseId, 'after', page.after);
+    const beforePosition = page.before === null ? null : this.cursorPosition(owner, responseId, 'before', page.before);
+    const plan = planItemPage(page, afterPosition, beforePosition);
+    const select = plan.ascending ? this.statements.selectItemsAscending : this.statements.selectItemsDescending;
+    const rows = select.all(responseId, owner, plan.lowerExclusive, plan.upperExclusive, plan.fetchCount);
+    return pageFromRows(
+      plan,
+      rows.map((row) => parseItem(row)),
+    );
+  }
+
+  async chainLink(owner: string, responseId: string): Promise<{ input: StoredItem[]; output: StoredItem[] } | null> {
+    const rows = this.statements.selectChainLink.all(owner, responseId);
+    if (rows.length === 0) return null;
+    const link: { input: StoredItem[]; output: StoredItem[] } = { input: [], output: [] };
+    for (const row of rows) {
+      const kind = row.kind;
+      if (kind === 'input' || kind === 'output') link[kind].push(parseItem(row));
+    }
+    return link;
+  }
+
+  /** The most recently recorded item with this id: ids are client-suppliable and may repeat. */
+  async findItem(owner: string, itemId: string): Promise<StoredItem | null> {
+    const row = this.statements.selectLatestItem.get(owner, itemId);
+    return row === undefined ? null : parseItem(row);
+  }
+
+  async failInterrupted(message: string, olderThanSeconds: number): Promise<number> {
+    const cutoff = Math.floor(Date.now() / 1000) - olderThanSeconds;
+    const error = JSON.stringify({ code: 'server_error', message });
+    return Number(this.statements.failRunning.run(error, cutoff).changes);
+  }
+
+  private insertItems(owner: string, responseId: string, kind: 'input' | 'output', items: StoredItem[]): void {
+    const insertItem = this.statements.insertItem;
+    items.forEach((item, position) => {
+      insertItem.run(responseId, kind, position, owner, item.id, JSON.stringify(item));
+    });
+  }
+
+  private cursorPosition(owner: string, responseId: string, param: 'after' | 'before', cursor: string): number {
+    const row = this.statements.selectCursorPosition.get(owner, cursor, responseId);
+    const position = row?.position;
+    if (typeof position !== 'number') throw new CursorNotFoundError(param, cursor);
+    return position;
+  }
+
+  private inTransaction(work: () => void): void {
+    this.statements.begin.run();
+    try {
+      work();
+      this.statements.commit.run();
+    } catch (error) {
+      // The transaction may already be gone (SQLite rolls back on some errors by itself).
+      if (this.database.isTransaction) this.statements.rollback.run();
+      throw error;
+    }
+  }
+}
+
+function parseItem(row: Row): StoredItem {
+  return JSON.parse(readText(row, 'item')) as StoredItem;
+}
+
+function readText(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw new TypeError(`Column ${column} is not text.`);
+  return value;
+}
+
+function readNullableText(row: Row, column: string): string | null {
+  const value = row[column];
+  return value === null || value === undefined ? null : readText(row, column);
+}
+
+function readNumber(row: Row, column: string): number {
+  const value = row[column];
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  throw new TypeError(`Column ${column} is not a number.`);
+}

@@ -1,0 +1,42 @@
+import { DatabaseSync } from 'node:sqlite';
+import type { Storage } from '../stores.ts';
+import { migrateSqlite } from './migrations.ts';
+import { SqliteResponseStore } from './sqlite-response-store.ts';
+
+export interface SqliteStorageOptions {
+  /** The database file (created when missing). */
+  path: string;
+}
+
+/**
+ * Opens (or creates) the SQLite database and brings its schema up to date. One connection serves
+ * the whole process: node:sqlite is synchronous, so a pool would buy nothing.
+ */
+export async function openSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
+  const database = new DatabaseSync(options.path, { enableForeignKeyConstraints: true });
+  try {
+    // WAL lets readers run beside the one writer; NORMAL is durable across a process crash (only
+    // a power loss can drop the last commits), and it saves an fsync on every commit of the hot
+    // path. busy_timeout makes a second process wait for the write lock instead of failing.
+    database.exec('PRAGMA journal_mode = WAL');
+    database.exec('PRAGMA synchronous = NORMAL');
+    database.exec('PRAGMA busy_timeout = 5000');
+    database.exec('PRAGMA foreign_keys = ON');
+    migrateSqlite(database);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  const responses = new SqliteResponseStore(database);
+  let closed = false;
+  return {
+    kind: 'sqlite',
+    location: options.path,
+    responses,
+    async close() {
+      if (closed) return;
+      closed = true;
+      database.close();
+    },
+  };
+}
