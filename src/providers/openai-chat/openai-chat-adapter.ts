@@ -1,0 +1,370 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { UpstreamError } from '../../errors/upstream-error.ts';
+import type { ModelAdapter, ModelCapabilities, ModelEvent, ModelRequest } from '../model-adapter.ts';
+import { convertRequest, customToolNames } from './convert-input.ts';
+import {
+  ChatCompletionEventMapper,
+  mapCompletion,
+  upstreamErrorForStatus,
+  upstreamErrorFromPayload,
+} from './map-events.ts';
+
+/** How to reach one OpenAI-compatible Chat Completions upstream (vLLM, Ollama, llama.cpp, …). */
+export interface OpenAiChatAdapterOptions {
+  /** The API root, with the version: `http://127.0.0.1:11434/v1`. `/chat/completions` is appended. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer …`; null for upstreams without auth. */
+  apiKey: string | null;
+  /** Extra request headers; they override the adapter's own (e.g. a different auth scheme). */
+  headers?: Record<string, string>;
+  /** The whole call, retries and waits included, must finish within this. Default 600 000. */
+  timeoutMs?: number;
+  /**
+   * An attempt fails (and is retried) when no response (non-streaming) or no first SSE message
+   * (streaming) arrives within this. Default null: off — with the global fetch, undici already
+   * gives up on a connect after 10 s and on headers after 300 s, and a cold model load in Ollama
+   * can legitimately take minutes.
+   */
+  firstByteTimeoutMs?: number | null;
+  /** Retries of a failure before the first event (429, 5xx, connection errors). Default 2. */
+  maxRetries?: number;
+  /** The first retry waits about this long, doubling each time up to 8 s. Default 500; tests use 1. */
+  retryBaseDelayMs?: number;
+  fetch?: typeof globalThis.fetch;
+  /** Default: enforcesJsonSchema true, enforcesStrictTools false. */
+  capabilities?: Partial<ModelCapabilities>;
+  /** Stream (SSE) or fetch the whole completion at once. Default true. */
+  streaming?: boolean;
+}
+
+/** A Retry-After longer than this is not waited out: the error goes to the engine instead. */
+const maximumRetryAfterSeconds = 60;
+const maximumRetryDelayMs = 8000;
+
+/**
+ * The adapter for every OpenAI-compatible Chat Completions upstream: POST {baseUrl}/chat/completions,
+ * streamed as SSE (or not), translated to and from model events by convert-input.ts and
+ * map-events.ts. Failures before the first event are retried here; once an event has gone out,
+ * any failure is thrown as is, because the engine may already have forwarded it to a client.
+ */
+export class OpenAiChatAdapter implements ModelAdapter {
+  readonly capabilities: ModelCapabilities;
+  readonly #url: string;
+  readonly #apiKey: string | null;
+  readonly #headers: Record<string, string>;
+  readonly #timeoutMs: number;
+  readonly #firstByteTimeoutMs: number | null;
+  readonly #maxRetries: number;
+  readonly #retryBaseDelayMs: number;
+  readonly #fetch: typeof globalThis.fetch;
+  readonly #streaming: boolean;
+
+  constructor(options: OpenAiChatAdapterOptions) {
+    this.#url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.#apiKey = options.apiKey;
+    this.#headers = options.headers ?? {};
+    this.#timeoutMs = options.timeoutMs ?? 600_000;
+    this.#firstByteTimeoutMs = options.firstByteTimeoutMs ?? null;
+    this.#maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 2));
+    this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
+    // Looked up per call, not bound at construction, so a fetch patched later (a mock) is used.
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#streaming = options.streaming ?? true;
+    this.capabilities = { enforcesJsonSchema: true, enforcesStrictTools: false, ...options.capabilities };
+  }
+
+  async *stream(request: ModelRequest): AsyncGenerator<ModelEvent> {
+    request.signal.throwIfAborted();
+    // A plain timer rather than AbortSignal.timeout, so that it goes away as soon as the call
+    // ends instead of lingering for timeoutMs after every request. setTimeout caps at 2^31-1 ms.
+    const deadline = new AbortController();
+    const deadlineTimer = setTimeout(
+      () => deadline.abort(new Error('deadline')),
+      Math.min(this.#timeoutMs, 2 ** 31 - 1),
+    );
+    try {
+      yield* this.#streamWithRetries(request, deadline.signal);
+    } finally {
+      clearTimeout(deadlineTimer);
+    }
+  }
+
+  async *#streamWithRetries(request: ModelRequest, deadline: AbortSignal): AsyncGenerator<ModelEvent> {
+    const body = JSON.stringify(convertRequest(request, { stream: this.#streaming }));
+    const toolNames = customToolNames(request.tools);
+    const signal = AbortSignal.any([request.signal, deadline]);
+
+    for (let attempt = 0; ; attempt += 1) {
+      // Aborted when the attempt ends however it ends — including the consumer breaking out of
+      // its loop — so the upstream connection never outlives it.
+      const attemptController = new AbortController();
+      let firstByteTimedOut = false;
+      const firstByteTimer =
+        this.#firstByteTimeoutMs === null
+          ? undefined
+          : setTimeout(() => {
+              firstByteTimedOut = true;
+              attemptController.abort(new Error('first-byte timeout'));
+            }, this.#firstByteTimeoutMs);
+      const onFirstByte = (): void => clearTimeout(firstByteTimer);
+      let yielded = false;
+      try {
+        const attemptSignal = AbortSignal.any([signal, attemptController.signal]);
+        for await (const event of this.#attempt(body, toolNames, attemptSignal, onFirstByte)) {
+          yielded = true;
+          yield event;
+        }
+        return;
+      } catch (error) {
+        if (request.signal.aborted) throw request.signal.reason;
+        if (deadline.aborted)
+          throw this.#timeoutError(`The upstream did not finish within ${this.#timeoutMs} ms.`, error);
+        const upstreamError = firstByteTimedOut
+          ? this.#timeoutError(`The upstream sent nothing within ${this.#firstByteTimeoutMs} ms.`, error)
+          : toUpstreamError(error);
+        if (yielded || !upstreamError.retryable || attempt >= this.#maxRetries) throw upstreamError;
+        const delayMs = this.#retryDelayMs(attempt, upstreamError);
+        if (delayMs === null) throw upstreamError;
+        try {
+          await sleep(delayMs, undefined, { signal });
+        } catch (sleepError) {
+          if (request.signal.aborted) throw request.signal.reason;
+          throw this.#timeoutError(`The upstream did not finish within ${this.#timeoutMs} ms.`, sleepError);
+        }
+      } finally {
+        clearTimeout(firstByteTimer);
+        attemptController.abort();
+      }
+    }
+  }
+
+  /** One request to the upstream and its events; errors are thrown raw or as UpstreamError. */
+  async *#attempt(
+    body: string,
+    toolNames: ReadonlySet<string>,
+    signal: AbortSignal,
+    onFirstByte: () => void,
+  ): AsyncGenerator<ModelEvent> {
+    let response: Response;
+    try {
+      response = await abortable(
+        this.#fetch(this.#url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: this.#streaming ? 'text/event-stream' : 'application/json',
+            ...(this.#apiKey === null ? {} : { authorization: `Bearer ${this.#apiKey}` }),
+            ...this.#headers,
+          },
+          body,
+          signal,
+        }),
+        signal,
+      );
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw connectionError(error);
+    }
+
+    if (!response.ok) {
+      const text = await abortable(response.text(), signal).catch((error: unknown) => {
+        if (signal.aborted) throw error;
+        return '';
+      });
+      throw upstreamErrorForStatus(response.status, parseJsonOrText(text), {
+        retryAfterSeconds: retryAfterSeconds(response.headers),
+      });
+    }
+
+    // Some servers answer a streaming request with plain JSON (and non-streaming is JSON anyway).
+    const contentType = response.headers.get('content-type') ?? '';
+    if (!this.#streaming || contentType.includes('application/json')) {
+      onFirstByte();
+      const text = await readBody(abortable(response.text(), signal), signal);
+      const completion = parseJsonOrText(text);
+      if (!isRecord(completion))
+        throw malformed(`The upstream answered with something that is not a completion: ${text.slice(0, 200)}`);
+      yield* mapCompletion(completion, { customToolNames: toolNames });
+      return;
+    }
+
+    if (response.body === null) throw malformed('The upstream answered with an empty body.');
+    const reader = response.body
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new EventSourceParserStream())
+      .getReader();
+    const mapper = new ChatCompletionEventMapper({ customToolNames: toolNames });
+    let sawDone = false;
+    try {
+      for (;;) {
+        const result = await readBody(abortable(reader.read(), signal), signal);
+        if (result.done) break;
+        onFirstByte();
+        const data = result.value.data.trim();
+        if (data === '[DONE]') {
+          sawDone = true;
+          break;
+        }
+        if (data === '') continue;
+        const chunk = parseJsonOrText(data);
+        if (!isRecord(chunk)) throw malformed(`The upstream sent a malformed chunk: ${data.slice(0, 200)}`);
+        // llama.cpp and others name a failure with an SSE `event: error`.
+        if (result.value.event === 'error')
+          throw upstreamErrorFromPayload(
+            'error' in chunk ? chunk : { error: chunk },
+            'The upstream reported an error mid-stream',
+          );
+        yield* mapper.mapChunk(chunk);
+      }
+    } finally {
+      void reader.cancel().catch(() => undefined);
+    }
+    if (!sawDone && !mapper.hasFinishReason) {
+      throw new UpstreamError({
+        message: 'The upstream closed the stream before a finish_reason or [DONE]: the answer is incomplete.',
+        code: 'upstream_error',
+        retryable: true,
+      });
+    }
+    yield* mapper.finish();
+  }
+
+  #timeoutError(message: string, cause: unknown): UpstreamError {
+    return new UpstreamError({ message, code: 'upstream_timeout', retryable: true, cause });
+  }
+
+  /** Retry-After when the upstream gave one (null when too long to wait), else backoff with jitter. */
+  #retryDelayMs(attempt: number, error: UpstreamError): number | null {
+    if (error.retryAfterSeconds !== undefined) {
+      return error.retryAfterSeconds > maximumRetryAfterSeconds ? null : error.retryAfterSeconds * 1000;
+    }
+    const ceiling = Math.min(this.#retryBaseDelayMs * 2 ** attempt, maximumRetryDelayMs);
+    // "Equal jitter": at least half the backoff, so retries of many requests spread out but none
+    // comes back immediately.
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function malformed(message: string): UpstreamError {
+  return new UpstreamError({ message, code: 'upstream_error', retryable: true });
+}
+
+/**
+ * Rejects with the signal's reason as soon as it aborts, whether or not the underlying operation
+ * honours the signal (an injected fetch may not), so an abort is always prompt.
+ */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // The losing side of the race may still reject later; that must not become an unhandled rejection.
+  promise.catch(() => undefined);
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/** A failure while reading the body, unless it is an abort, is the connection dropping. */
+async function readBody<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (signal.aborted || error instanceof UpstreamError) throw error;
+    throw new UpstreamError({
+      message: `The upstream connection failed mid-response: ${describeCause(error)}`,
+      code: 'upstream_error',
+      retryable: true,
+      cause: error,
+    });
+  }
+}
+
+const timeoutCodes = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+/** fetch failed before a response: refused, reset, DNS, TLS, or undici's own timeouts. */
+function connectionError(error: unknown): UpstreamError {
+  const codes = errorCodes(error);
+  const detail = describeCause(error);
+  if (codes.some((code) => timeoutCodes.has(code))) {
+    return new UpstreamError({
+      message: `The upstream timed out: ${detail}`,
+      code: 'upstream_timeout',
+      retryable: true,
+      cause: error,
+    });
+  }
+  return new UpstreamError({
+    message: `Could not reach the upstream: ${detail}`,
+    code: 'upstream_unavailable',
+    retryable: true,
+    cause: error,
+  });
+}
+
+/** Anything thrown while talking to the upstream, as an UpstreamError. */
+function toUpstreamError(error: unknown): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  return new UpstreamError({
+    message: `The upstream call failed: ${describeCause(error)}`,
+    code: 'upstream_error',
+    retryable: false,
+    cause: error,
+  });
+}
+
+/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED …) is down the cause chain. */
+function errorChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  const pending: unknown[] = [error];
+  while (pending.length > 0 && chain.length < 10) {
+    const current = pending.shift();
+    if (!(current instanceof Error)) continue;
+    chain.push(current);
+    if (current instanceof AggregateError) pending.push(...(current.errors as unknown[]));
+    if (current.cause !== undefined) pending.push(current.cause);
+  }
+  return chain;
+}
+
+function errorCodes(error: unknown): string[] {
+  return errorChain(error).flatMap((link) => (isRecord(link) && typeof link.code === 'string' ? [link.code] : []));
+}
+
+function describeCause(error: unknown): string {
+  const messages = errorChain(error)
+    .map((link) => (link instanceof Error ? link.message : ''))
+    .filter((message) => message !== '' && message !== 'fetch failed');
+  const codes = errorCodes(error);
+  return [...new Set(messages)].join(': ') || codes[0] || String(error);
+}
+
+/** Seconds to wait from `retry-after-ms` (OpenAI) or `retry-after` (seconds or an HTTP date). */
+function retryAfterSeconds(headers: Headers): number | undefined {
+  const milliseconds = Number(headers.get('retry-after-ms') ?? Number.NaN);
+  if (Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds / 1000;
+  const value = headers.get('retry-after');
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
