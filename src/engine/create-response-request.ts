@@ -20,7 +20,8 @@ export interface TextFormatJsonSchema {
   name: string;
   description?: string;
   schema: Record<string, unknown>;
-  strict: boolean | null;
+  /** False when the client did not say (the spec's default). */
+  strict: boolean;
 }
 export type TextFormat = TextFormatText | TextFormatJsonObject | TextFormatJsonSchema;
 
@@ -65,4 +66,8 @@ export interface CreateResponseRequest {
   serviceTier: string;
   prompt: { id: string; version: string | null; variables: Record<string, unknown> } | null;
   contextManagement: Array<Record<string, unknown>> | null;
+  /** `prompt_cache_options` as given ({ttl, mode}), validated. Optional so hand-built requests need not set it. */
+  promptCacheOptions?: Record<string, unknown> | null;
+  /** `moderation` as given ({model, policy}), validated. Optional so hand-built requests need not set it. */
+  moderation?: Record<string, unknown> | null;
 }
