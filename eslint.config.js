@@ -7,7 +7,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -23,14 +26,24 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/http/**', '**/storage/sqlite/**', '**/storage/postgres/**', 'fastify'], message: 'engine/ must not depend on HTTP or a concrete store (see DESIGN.md).' }] },
+        {
+          patterns: [
+            {
+              group: ['**/http/**', '**/storage/sqlite/**', '**/storage/postgres/**', 'fastify'],
+              message: 'engine/ must not depend on HTTP or a concrete store (see DESIGN.md).',
+            },
+          ],
+        },
       ],
     },
   },
   {
     files: ['src/providers/**/*.ts', 'src/storage/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/http/**', '**/engine/**'], message: 'adapters and stores sit below the engine.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/http/**', '**/engine/**'], message: 'adapters and stores sit below the engine.' }] },
+      ],
     },
   },
   {
@@ -41,6 +54,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // node:test's describe() and test() return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': 'off',
     },
   },
 );

@@ -151,7 +151,9 @@ export function contextLengthExceeded(inputTokens: number, contextWindow: number
   );
 }
 
-export function serverError(message = 'The server had an error while processing your request. Sorry about that!'): ApiError {
+export function serverError(
+  message = 'The server had an error while processing your request. Sorry about that!',
+): ApiError {
   return new ApiError({ status: 500, type: 'server_error', code: 'server_error', param: null, message });
 }
 

@@ -34,14 +34,39 @@ export class UpstreamError extends Error {
   toApiError(): ApiError {
     switch (this.code) {
       case 'context_length_exceeded':
-        return new ApiError({ status: 400, type: 'invalid_request_error', code: this.code, param: 'input', message: this.message });
+        return new ApiError({
+          status: 400,
+          type: 'invalid_request_error',
+          code: this.code,
+          param: 'input',
+          message: this.message,
+        });
       case 'invalid_prompt':
       case 'invalid_request_error':
-        return new ApiError({ status: 400, type: 'invalid_request_error', code: this.code, param: null, message: this.message });
+      case 'upstream_bad_request':
+        return new ApiError({
+          status: 400,
+          type: 'invalid_request_error',
+          code: this.code,
+          param: null,
+          message: this.message,
+        });
       case 'rate_limit_exceeded':
-        return new ApiError({ status: 429, type: 'rate_limit_error', code: this.code, param: null, message: this.message });
+        return new ApiError({
+          status: 429,
+          type: 'rate_limit_error',
+          code: this.code,
+          param: null,
+          message: this.message,
+        });
       case 'model_not_found':
-        return new ApiError({ status: 404, type: 'invalid_request_error', code: this.code, param: 'model', message: this.message });
+        return new ApiError({
+          status: 404,
+          type: 'invalid_request_error',
+          code: this.code,
+          param: 'model',
+          message: this.message,
+        });
       case 'upstream_timeout':
         return new ApiError({ status: 504, type: 'server_error', code: this.code, param: null, message: this.message });
       default:

@@ -59,7 +59,7 @@ export type OutputItem = OutputMessageItem | FunctionCallItem | CustomToolCallIt
 
 export interface ResponseUsage {
   input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
+  input_tokens_details: { cached_tokens: number; cache_write_tokens: number };
   output_tokens: number;
   output_tokens_details: { reasoning_tokens: number };
   total_tokens: number;

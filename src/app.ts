@@ -1,0 +1,59 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { ModelRouter } from './engine/model-router.ts';
+import type { ContentSealer } from './engine/sealed-content.ts';
+import { methodNotAllowed, routeNotFound } from './errors/api-error.ts';
+import { createAuthenticator } from './http/auth.ts';
+import { sendError, toApiError } from './http/errors.ts';
+import { registerModelRoutes } from './http/routes/models.ts';
+import { registerResponseRoutes } from './http/routes/responses.ts';
+import type { Storage } from './storage/stores.ts';
+
+/** Everything the HTTP app needs, built by main.ts (or by a test). */
+export interface AppDependencies {
+  storage: Storage;
+  router: ModelRouter;
+  sealer: ContentSealer;
+  /** SHA-256 of each accepted API key → its project. Empty: no auth (loopback only). */
+  apiKeyHashes: Map<string, string>;
+  bodyLimitBytes: number;
+  structuredOutputRetries: number;
+  /** pino options for Fastify's logger, or false for none. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+/** Builds the HTTP app: routes, auth, error handling. Listening is main.ts's job. */
+export function createApp(dependencies: AppDependencies): FastifyInstance {
+  const app = Fastify({
+    logger: dependencies.logger ?? false,
+    bodyLimit: dependencies.bodyLimitBytes,
+    // Model names contain slashes and colons (`meta-llama/Llama-3.1-8B`, `qwen3:8b`).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // One line per request is noise at agent request rates; errors are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const authenticate = createAuthenticator(dependencies.apiKeyHashes);
+  const knownPaths: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+
+  app.addHook('onRoute', (route) => {
+    const pattern = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`);
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    knownPaths.push({ pattern, methods: new Set(methods) });
+  });
+  app.addHook('onRequest', async (request) => {
+    authenticate(request);
+  });
+
+  app.setErrorHandler((error, request, reply) =>
+    sendError(reply, toApiError(error, request, dependencies.bodyLimitBytes)),
+  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const known = knownPaths.some((entry) => entry.pattern.test(path) && !entry.methods.has(request.method));
+    return sendError(reply, known ? methodNotAllowed(request.method, path) : routeNotFound(request.method, path));
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  registerResponseRoutes(app, dependencies);
+  registerModelRoutes(app, dependencies.router);
+  return app;
+}

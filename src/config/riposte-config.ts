@@ -1,0 +1,50 @@
+/** The resolved configuration every part of Riposte reads. Built by loadConfig. */
+export interface RiposteConfig {
+  host: string;
+  port: number;
+  dataDirectory: string;
+  /** PostgreSQL instead of SQLite when set. */
+  databaseUrl: string | null;
+  /** Largest accepted request body, bytes. */
+  bodyLimitBytes: number;
+  apiKeys: ApiKeyConfig[];
+  providers: Map<string, ProviderConfig>;
+  models: ModelConfig[];
+  /** 32-byte key for encrypted_content; generated into the data dir when not configured. */
+  encryptionKey: Buffer | null;
+  structuredOutputRetries: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface ApiKeyConfig {
+  /** SHA-256 of the key, hex. Keys given in plain text are hashed at load and never kept. */
+  sha256: string;
+  /** Keys of the same project see the same data; each key is its own project by default. */
+  project: string;
+}
+
+export interface ProviderConfig {
+  name: string;
+  type: 'openai-chat';
+  baseUrl: string;
+  apiKey: string | null;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  maxRetries: number;
+  contextWindow: number;
+  /** The upstream enforces json_schema response formats itself. */
+  enforcesJsonSchema: boolean;
+  /** Use streaming Chat Completions calls (default) or plain ones. */
+  streaming: boolean;
+}
+
+export interface ModelConfig {
+  /** A public model name; `*` matches any run of characters. */
+  name: string;
+  provider: string;
+  /** The name sent upstream; null sends the requested name as it is. */
+  upstreamModel: string | null;
+  contextWindow: number | null;
+}
+
+export const DEFAULT_CONTEXT_WINDOW = 128_000;

@@ -1,0 +1,537 @@
+import { ApiError, invalidRequest, modelNotFound, notFound, serverError } from '../errors/api-error.ts';
+import { UpstreamError } from '../errors/upstream-error.ts';
+import type { ModelEvent, ModelItem, ModelRequest, ModelUsage } from '../providers/model-adapter.ts';
+import type { ResponseStore, StoredItem } from '../storage/stores.ts';
+import type { ResponseObject, ResponseStatus, StreamEvent } from '../wire/response-types.ts';
+import { convertItems } from './convert-items.ts';
+import type { CreateResponseRequest, InputItem } from './create-response-request.ts';
+import { createId } from './ids.ts';
+import { checkJsonText } from './json-schema-validator.ts';
+import type { ModelRoute, ModelRouter } from './model-router.ts';
+import { offerTools, type OfferedTools } from './offered-tools.ts';
+import { OutputBuilder, type EventPayload } from './output-builder.ts';
+import type { ContentSealer } from './sealed-content.ts';
+
+/** What the engine needs from the process around it. */
+export interface EngineContext {
+  router: ModelRouter;
+  responses: ResponseStore;
+  sealer: ContentSealer;
+  /** The project of the API key making the request; every stored read and write is scoped by it. */
+  owner: string;
+  /** Aborted when the client goes away (or the server shuts down). */
+  signal: AbortSignal;
+  /** Extra model calls allowed when output does not match a strict schema. Default 2. */
+  structuredOutputRetries?: number;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+  /** Where unexpected failures are reported. */
+  logError?: (error: unknown, message: string) => void;
+}
+
+/** How a run ended: the final Response, and the error a non-streaming client should get, if any. */
+export interface RunOutcome {
+  response: ResponseObject;
+  failure: ApiError | null;
+}
+
+const MAX_CHAIN_DEPTH = 10_000;
+
+/**
+ * The agent loop. Yields the Responses stream events, `response.created` through
+ * `response.completed` / `response.incomplete` / `response.failed`, each with its
+ * `sequence_number`, and returns the outcome. Bad requests throw an ApiError before the first
+ * event, so callers can still answer with an HTTP error. Stored state is written when the
+ * response starts and when it ends — also when the consumer stops early (client gone), in which
+ * case the stored response says `cancelled`.
+ */
+export async function* runResponse(
+  request: CreateResponseRequest,
+  context: EngineContext,
+): AsyncGenerator<StreamEvent, RunOutcome> {
+  const prepared = await prepareResponse(request, context);
+  const now = context.now ?? Date.now;
+  const response = prepared.response;
+  const store = request.store;
+  const upstreamAbort = new AbortController();
+  const onClientAbort = (): void => upstreamAbort.abort(context.signal.reason);
+  context.signal.addEventListener('abort', onClientAbort, { once: true });
+
+  const builder = new OutputBuilder({
+    offered: prepared.offered,
+    includeEncryptedReasoning: request.include.includes('reasoning.encrypted_content'),
+    sealer: context.sealer,
+    owner: context.owner,
+  });
+  const usage: ModelUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
+  let sawUsage = false;
+  let sequenceNumber = 0;
+  let finished = false;
+  const stamp = (payload: EventPayload): StreamEvent => ({ ...payload, sequence_number: sequenceNumber++ });
+
+  const finish = async (status: ResponseStatus, details: Partial<ResponseObject>): Promise<ResponseObject> => {
+    finished = true;
+    Object.assign(response, details);
+    response.status = status;
+    response.output = structuredClone(builder.output);
+    response.output_text = builder.outputText;
+    if (status === 'completed') response.completed_at = Math.floor(now() / 1000);
+    if (!sawUsage) estimateUsage(usage, prepared.modelItems, builder);
+    response.usage = {
+      input_tokens: usage.inputTokens,
+      input_tokens_details: { cached_tokens: usage.cachedInputTokens, cache_write_tokens: 0 },
+      output_tokens: usage.outputTokens,
+      output_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+      total_tokens: usage.inputTokens + usage.outputTokens,
+    };
+    if (store) {
+      await context.responses.finish(
+        context.owner,
+        response.id,
+        status,
+        response,
+        response.output as unknown as StoredItem[],
+      );
+    }
+    return response;
+  };
+
+  if (store) {
+    await context.responses.create(
+      {
+        id: response.id,
+        owner: context.owner,
+        createdAt: response.created_at,
+        status: 'in_progress',
+        previousResponseId: request.previousResponseId,
+        response: structuredClone(response),
+      },
+      prepared.storedInput,
+    );
+  }
+
+  try {
+    yield stamp({ type: 'response.created', response: structuredClone(response) });
+    yield stamp({ type: 'response.in_progress', response: structuredClone(response) });
+
+    let failure: ApiError | null = null;
+    let finishReason: ModelEvent & { type: 'finish' } = { type: 'finish', reason: 'stop' };
+    try {
+      const attempts = modelAttempts(request, prepared, context, upstreamAbort.signal);
+      for await (const step of attempts) {
+        if (step.kind === 'usage') {
+          sawUsage = true;
+          addUsage(usage, step.usage);
+        } else if (step.kind === 'finish') {
+          finishReason = step.event;
+        } else {
+          for (const payload of builder.accept(step.event)) yield stamp(payload);
+        }
+      }
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      failure = toFailure(error, context);
+    }
+
+    if (failure) {
+      for (const payload of builder.finish('incomplete')) yield stamp(payload);
+      const final = await finish('failed', { error: { code: responseErrorCode(failure), message: failure.message } });
+      yield stamp({ type: 'response.failed', response: structuredClone(final) });
+      return { response: final, failure };
+    }
+    const incompleteReason =
+      finishReason.reason === 'length'
+        ? 'max_output_tokens'
+        : finishReason.reason === 'content_filter'
+          ? 'content_filter'
+          : null;
+    for (const payload of builder.finish(incompleteReason ? 'incomplete' : 'completed')) yield stamp(payload);
+    if (incompleteReason) {
+      const final = await finish('incomplete', { incomplete_details: { reason: incompleteReason } });
+      yield stamp({ type: 'response.incomplete', response: structuredClone(final) });
+      return { response: final, failure: null };
+    }
+    const final = await finish('completed', {});
+    yield stamp({ type: 'response.completed', response: structuredClone(final) });
+    return { response: final, failure: null };
+  } finally {
+    context.signal.removeEventListener('abort', onClientAbort);
+    if (!finished) {
+      // The consumer stopped early (client disconnected) or the upstream call was aborted:
+      // stop the upstream and leave the stored response in a final state, never in_progress.
+      upstreamAbort.abort(new Error('The client closed the connection.'));
+      builder.finish('incomplete');
+      await finish('cancelled', {}).catch((error: unknown) =>
+        context.logError?.(error, 'could not store a cancelled response'),
+      );
+    }
+  }
+}
+
+/** Runs a stream to its end and returns the outcome — what `stream: false` answers with. */
+export async function collectResponse(events: AsyncGenerator<StreamEvent, RunOutcome>): Promise<RunOutcome> {
+  for (;;) {
+    const next = await events.next();
+    if (next.done) return next.value;
+  }
+}
+
+interface PreparedResponse {
+  route: ModelRoute;
+  offered: OfferedTools;
+  modelItems: ModelItem[];
+  storedInput: StoredItem[];
+  response: ResponseObject;
+}
+
+async function prepareResponse(request: CreateResponseRequest, context: EngineContext): Promise<PreparedResponse> {
+  refuseUnsupported(request);
+  const model = request.model as string;
+  const route = context.router.resolve(model);
+  if (!route) throw modelNotFound(model);
+  const offered = offerTools(request.tools, request.toolChoice);
+
+  const convertOptions = { sealer: context.sealer, owner: context.owner };
+  const modelItems: ModelItem[] = [];
+  if (typeof request.instructions === 'string' && request.instructions !== '') {
+    modelItems.push({ type: 'message', role: 'developer', content: [{ type: 'text', text: request.instructions }] });
+  } else if (Array.isArray(request.instructions)) {
+    modelItems.push(...convertItems(request.instructions, convertOptions, 'instructions'));
+  }
+  if (request.previousResponseId) {
+    for (const link of await loadChain(request.previousResponseId, context)) {
+      modelItems.push(...convertItems([...link.input, ...link.output], convertOptions, 'previous_response_id'));
+    }
+  }
+  const storedInput = await resolveInput(request.input, context);
+  modelItems.push(...convertItems(storedInput, convertOptions, 'input'));
+
+  const now = context.now ?? Date.now;
+  const response: ResponseObject = {
+    id: createId('resp'),
+    object: 'response',
+    created_at: Math.floor(now() / 1000),
+    status: 'in_progress',
+    background: request.background,
+    completed_at: null,
+    error: null,
+    incomplete_details: null,
+    instructions: request.instructions,
+    max_output_tokens: request.maxOutputTokens,
+    max_tool_calls: request.maxToolCalls,
+    model,
+    output: [],
+    output_text: '',
+    parallel_tool_calls: request.parallelToolCalls,
+    previous_response_id: request.previousResponseId,
+    prompt: null,
+    prompt_cache_key: request.promptCacheKey,
+    prompt_cache_retention: request.promptCacheRetention,
+    reasoning: request.reasoning ?? { effort: null, summary: null },
+    safety_identifier: request.safetyIdentifier,
+    service_tier: request.serviceTier === 'auto' ? 'default' : request.serviceTier,
+    store: request.store,
+    temperature: request.temperature ?? 1,
+    text: { format: request.text.format as unknown as Record<string, unknown>, verbosity: request.text.verbosity },
+    tool_choice: request.toolChoice,
+    tools: request.tools,
+    top_logprobs: request.topLogprobs ?? 0,
+    top_p: request.topP ?? 1,
+    truncation: request.truncation,
+    usage: null,
+    user: request.user,
+    metadata: request.metadata,
+    conversation: null,
+    moderation: null,
+    // prompt_cache_options is left out: the spec does not allow null there, and Riposte applies
+    // no prompt-cache options it could truthfully report.
+  };
+  return { route, offered, modelItems, storedInput, response };
+}
+
+/** Features other parts of Riposte will serve; until then they are refused, never ignored. */
+function refuseUnsupported(request: CreateResponseRequest): void {
+  const unsupported: Array<[boolean, string]> = [
+    [request.background, 'background'],
+    [request.conversation !== null, 'conversation'],
+    [request.prompt !== null, 'prompt'],
+    [request.contextManagement !== null, 'context_management'],
+  ];
+  for (const [present, param] of unsupported) {
+    if (present)
+      throw invalidRequest(param, `'${param}' is not supported by this server yet.`, 'unsupported_parameter');
+  }
+}
+
+/** The earlier turns of a `previous_response_id` chain, oldest first. */
+async function loadChain(
+  previousResponseId: string,
+  context: EngineContext,
+): Promise<Array<{ input: StoredItem[]; output: StoredItem[] }>> {
+  const previous = await context.responses.get(context.owner, previousResponseId);
+  if (!previous) throw notFound('Previous response', previousResponseId, 'previous_response_id');
+  if (previous.status === 'in_progress' || previous.status === 'queued') {
+    throw invalidRequest(
+      'previous_response_id',
+      `Previous response with id '${previousResponseId}' is still ${previous.status}; wait for it to finish before continuing from it.`,
+    );
+  }
+  const links: Array<{ input: StoredItem[]; output: StoredItem[] }> = [];
+  let current: typeof previous | null = previous;
+  while (current && links.length < MAX_CHAIN_DEPTH) {
+    const link = await context.responses.chainLink(context.owner, current.id);
+    if (!link) break;
+    links.push(link);
+    current = current.previousResponseId
+      ? await context.responses.get(context.owner, current.previousResponseId)
+      : null;
+  }
+  return links.reverse();
+}
+
+const ID_PREFIX_BY_TYPE: Record<string, string> = {
+  message: 'msg',
+  function_call: 'fc',
+  function_call_output: 'fco',
+  custom_tool_call: 'ctc',
+  custom_tool_call_output: 'ctco',
+  reasoning: 'rs',
+};
+
+/** Input items as they are stored and listed: item references resolved, every item with an id. */
+async function resolveInput(input: InputItem[], context: EngineContext): Promise<StoredItem[]> {
+  const resolved: StoredItem[] = [];
+  for (const [index, item] of input.entries()) {
+    if (item.type === 'item_reference') {
+      const id = item.id as string;
+      const found = await context.responses.findItem(context.owner, id);
+      if (!found) throw invalidRequest(`input[${index}].id`, `Item with id '${id}' not found.`, 'invalid_value');
+      resolved.push(found);
+      continue;
+    }
+    const stored = { ...item } as StoredItem;
+    if (typeof stored.id !== 'string' || stored.id === '') {
+      stored.id = createId((ID_PREFIX_BY_TYPE[item.type] ?? 'item') as 'item');
+    }
+    if (stored.type === 'message') normaliseStoredMessage(stored);
+    resolved.push(stored);
+  }
+  return resolved;
+}
+
+/**
+ * Listed input messages have a status, and assistant ones are output messages whose text parts
+ * carry `annotations` and `logprobs`, as the spec's ItemResource requires.
+ */
+function normaliseStoredMessage(message: StoredItem): void {
+  message.status ??= 'completed';
+  if (message.role !== 'assistant' || !Array.isArray(message.content)) return;
+  message.content = (message.content as Array<Record<string, unknown>>).map((part) =>
+    part.type === 'output_text'
+      ? { ...part, annotations: part.annotations ?? [], logprobs: part.logprobs ?? [] }
+      : part,
+  );
+}
+
+type AttemptStep =
+  | { kind: 'event'; event: ModelEvent }
+  | { kind: 'usage'; usage: ModelUsage }
+  | { kind: 'finish'; event: ModelEvent & { type: 'finish' } };
+
+/** Output that did not hold to its strict schema after every attempt. */
+class OutputValidationError extends Error {}
+
+/**
+ * Calls the model, holding output to strict schemas. Text streams live unless it must match a
+ * strict JSON schema; tool calls are held until their arguments are checked. Output that does
+ * not conform is sent back to the model with the reason, a bounded number of times; a retry
+ * never re-emits kinds of output an earlier attempt already streamed.
+ */
+async function* modelAttempts(
+  request: CreateResponseRequest,
+  prepared: PreparedResponse,
+  context: EngineContext,
+  signal: AbortSignal,
+): AsyncGenerator<AttemptStep> {
+  const format = request.text.format;
+  const textSchema = format.type === 'json_schema' && format.strict === true ? format.schema : null;
+  const maxAttempts = 1 + (context.structuredOutputRetries ?? 2);
+  const baseRequest = modelRequest(request, prepared, signal);
+  let items = prepared.modelItems;
+  const streamed = { text: false, reasoning: false };
+
+  for (let attempt = 1; ; attempt++) {
+    const retry = attempt > 1;
+    const held: ModelEvent[] = [];
+    let finish: ModelEvent & { type: 'finish' } = { type: 'finish', reason: 'stop' };
+    for await (const event of prepared.route.adapter.stream({ ...baseRequest, items })) {
+      switch (event.type) {
+        case 'usage':
+          yield { kind: 'usage', usage: event.usage };
+          break;
+        case 'finish':
+          finish = event;
+          break;
+        case 'text-delta':
+        case 'refusal-delta':
+          if (textSchema) held.push(event);
+          else if (!(retry && streamed.text)) {
+            streamed.text = true;
+            yield { kind: 'event', event };
+          }
+          break;
+        case 'reasoning-delta':
+        case 'reasoning-summary-delta':
+          if (!(retry && streamed.reasoning)) {
+            streamed.reasoning = true;
+            yield { kind: 'event', event };
+          }
+          break;
+        case 'tool-call-start':
+        case 'tool-call-delta':
+          held.push(event);
+          break;
+      }
+    }
+    const violation = finish.reason === 'length' ? null : findViolation(held, textSchema, prepared.offered);
+    if (violation === null) {
+      for (const event of held) yield { kind: 'event', event };
+      yield { kind: 'finish', event: finish };
+      return;
+    }
+    if (attempt >= maxAttempts) {
+      throw new OutputValidationError(
+        `The model's output did not conform to the required schema after ${attempt} attempts: ${violation.reason}.`,
+      );
+    }
+    items = [...prepared.modelItems, ...violation.feedback];
+  }
+}
+
+interface Violation {
+  reason: string;
+  /** What the model is told before it tries again. */
+  feedback: ModelItem[];
+}
+
+function findViolation(
+  held: ModelEvent[],
+  textSchema: Record<string, unknown> | null,
+  offered: OfferedTools,
+): Violation | null {
+  let text = '';
+  const calls = new Map<number, { callId: string; name: string; arguments: string }>();
+  for (const event of held) {
+    if (event.type === 'text-delta') text += event.delta;
+    else if (event.type === 'tool-call-start')
+      calls.set(event.index, { callId: event.callId, name: event.name, arguments: '' });
+    else if (event.type === 'tool-call-delta') {
+      const call = calls.get(event.index);
+      if (call) call.arguments += event.delta;
+    }
+  }
+  if (textSchema && text !== '' && calls.size === 0) {
+    const reason = checkJsonText(text, textSchema);
+    if (reason) {
+      return {
+        reason,
+        feedback: [
+          { type: 'message', role: 'assistant', content: [{ type: 'text', text }] },
+          {
+            type: 'message',
+            role: 'user',
+            content: [
+              {
+                type: 'text',
+                text: `Your reply did not match the required JSON schema (${reason}). Reply again with only JSON that matches the schema.`,
+              },
+            ],
+          },
+        ],
+      };
+    }
+  }
+  for (const call of calls.values()) {
+    const tool = offered.byModelName.get(call.name);
+    const reason = !tool
+      ? `the model called '${call.name}', which is not one of the offered tools`
+      : tool.strictSchema
+        ? checkJsonText(call.arguments, tool.strictSchema)
+        : null;
+    if (reason) {
+      return {
+        reason: `tool call '${call.name}': ${reason}`,
+        feedback: [
+          { type: 'function_call', callId: call.callId, name: call.name, arguments: call.arguments },
+          {
+            type: 'function_call_output',
+            callId: call.callId,
+            output: `Error: this call was not run because ${reason}. Call the tool again with arguments that match its schema.`,
+          },
+        ],
+      };
+    }
+  }
+  return null;
+}
+
+function modelRequest(
+  request: CreateResponseRequest,
+  prepared: PreparedResponse,
+  signal: AbortSignal,
+): Omit<ModelRequest, 'items'> {
+  const format = request.text.format;
+  return {
+    model: prepared.route.upstreamModel,
+    tools: request.toolChoice === 'none' ? [] : prepared.offered.tools.map((tool) => tool.tool),
+    toolChoice: prepared.offered.toolChoice,
+    parallelToolCalls: request.parallelToolCalls,
+    textFormat:
+      format.type === 'json_schema'
+        ? {
+            type: 'json_schema',
+            name: format.name,
+            description: format.description ?? null,
+            schema: format.schema,
+            strict: format.strict === true,
+          }
+        : format,
+    verbosity: request.text.verbosity,
+    reasoning: request.reasoning,
+    temperature: request.temperature,
+    topP: request.topP,
+    maxOutputTokens: request.maxOutputTokens,
+    topLogprobs: request.topLogprobs,
+    user: request.safetyIdentifier ?? request.user,
+    promptCacheKey: request.promptCacheKey,
+    signal,
+  };
+}
+
+function addUsage(total: ModelUsage, usage: ModelUsage): void {
+  total.inputTokens += usage.inputTokens;
+  total.outputTokens += usage.outputTokens;
+  total.cachedInputTokens += usage.cachedInputTokens;
+  total.reasoningTokens += usage.reasoningTokens;
+}
+
+/** When an upstream reports no usage, estimate it (about four characters a token) rather than report zero. */
+function estimateUsage(usage: ModelUsage, items: ModelItem[], builder: OutputBuilder): void {
+  usage.inputTokens = Math.ceil(JSON.stringify(items).length / 4);
+  usage.outputTokens = Math.ceil(JSON.stringify(builder.output).length / 4);
+}
+
+function toFailure(error: unknown, context: EngineContext): ApiError {
+  if (error instanceof UpstreamError) return error.toApiError();
+  if (error instanceof ApiError) return error;
+  if (error instanceof OutputValidationError) return serverError(error.message);
+  context.logError?.(error, 'response failed unexpectedly');
+  return serverError();
+}
+
+/** The `error.code` of a failed Response must be one of the spec's ResponseErrorCode values. */
+function responseErrorCode(failure: ApiError): string {
+  if (failure.code === 'rate_limit_exceeded') return 'rate_limit_exceeded';
+  if (failure.status === 400) return 'invalid_prompt';
+  return 'server_error';
+}

@@ -1,0 +1,137 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, invalidRequest, notFound } from '../../errors/api-error.ts';
+import { REASONING_PURPOSE } from '../../engine/convert-items.ts';
+import { parseCreateResponse } from '../../engine/parse-create-response.ts';
+import { collectResponse, runResponse, type EngineContext } from '../../engine/run-response.ts';
+import { CursorNotFoundError } from '../../storage/cursor-not-found-error.ts';
+import type { StreamEvent } from '../../wire/response-types.ts';
+import { listPage, readIncludeQuery, readPageQuery } from '../pagination.ts';
+import { openEventStream, writeEvent } from '../sse.ts';
+import type { AppDependencies } from '../../app.ts';
+
+type IdParams = { Params: { id: string } };
+
+/** The Responses API: thin handlers that parse, call the engine or the store, and answer. */
+export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDependencies): void {
+  const { storage } = dependencies;
+
+  app.post('/v1/responses', async (request, reply) => {
+    const body = parseCreateResponse(request.body);
+    const abort = new AbortController();
+    // 'close' on the response fires when the client goes away before we finished answering.
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) abort.abort(new Error('The client closed the connection.'));
+    });
+    const context: EngineContext = {
+      router: dependencies.router,
+      responses: storage.responses,
+      sealer: dependencies.sealer,
+      owner: request.owner,
+      signal: abort.signal,
+      structuredOutputRetries: dependencies.structuredOutputRetries,
+      logError: (error, message) => request.log.error({ err: error }, message),
+    };
+    const events = runResponse(body, context);
+    // Bad requests surface here, before any byte is sent, as plain HTTP errors.
+    const first = await events.next();
+    if (!body.stream) {
+      const outcome = first.done ? first.value : await collectResponse(events);
+      if (outcome.failure) throw outcome.failure;
+      return reply.send(outcome.response);
+    }
+    reply.hijack();
+    openEventStream(reply.raw);
+    await streamEvents(reply, first.done ? [] : [first.value], events, abort, request);
+    return reply;
+  });
+
+  app.get<IdParams>('/v1/responses/:id', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    if (query.stream === 'true') {
+      throw invalidRequest(
+        'stream',
+        'Streaming a stored response is only possible for responses created with background: true.',
+      );
+    }
+    const stored = await storage.responses.get(request.owner, request.params.id);
+    if (!stored) throw notFound('Response', request.params.id);
+    const include = readIncludeQuery(query);
+    if (include.includes('reasoning.encrypted_content')) sealReasoning(stored.response, dependencies, request.owner);
+    return reply.send(stored.response);
+  });
+
+  app.delete<IdParams>('/v1/responses/:id', async (request, reply) => {
+    const deleted = await storage.responses.delete(request.owner, request.params.id);
+    if (!deleted) throw notFound('Response', request.params.id);
+    return reply.send({ id: request.params.id, object: 'response.deleted', deleted: true });
+  });
+
+  app.post<IdParams>('/v1/responses/:id/cancel', async (request) => {
+    const stored = await storage.responses.get(request.owner, request.params.id);
+    if (!stored) throw notFound('Response', request.params.id);
+    throw invalidRequest(null, 'Only responses created with background: true can be cancelled.');
+  });
+
+  app.get<IdParams>('/v1/responses/:id/input_items', async (request, reply) => {
+    const page = readPageQuery(request.query as Record<string, unknown>, { order: 'desc', limit: 20 });
+    if (!(await storage.responses.get(request.owner, request.params.id))) throw notFound('Response', request.params.id);
+    try {
+      const result = await storage.responses.listInputItems(request.owner, request.params.id, page);
+      return reply.send(listPage(result.items, result.hasMore));
+    } catch (error) {
+      if (error instanceof CursorNotFoundError) throw invalidRequest(error.param, error.message, 'invalid_value');
+      throw error;
+    }
+  });
+}
+
+/**
+ * Writes events as SSE frames until the stream ends or the client leaves. A failure after the
+ * headers are out becomes an `error` event — the stream is closed cleanly, never torn.
+ */
+async function streamEvents(
+  reply: FastifyReply,
+  already: StreamEvent[],
+  events: AsyncGenerator<StreamEvent, unknown>,
+  abort: AbortController,
+  request: FastifyRequest,
+): Promise<void> {
+  let lastSequence = -1;
+  try {
+    for (const event of already) {
+      lastSequence = event.sequence_number;
+      await writeEvent(reply.raw, event);
+    }
+    for await (const event of events) {
+      lastSequence = event.sequence_number;
+      if (!(await writeEvent(reply.raw, event)) || abort.signal.aborted) break;
+    }
+  } catch (error) {
+    if (!abort.signal.aborted) {
+      const apiError = error instanceof ApiError ? error : null;
+      if (!apiError) request.log.error({ err: error }, 'stream failed');
+      await writeEvent(reply.raw, {
+        type: 'error',
+        code: apiError?.code ?? 'server_error',
+        message: apiError?.message ?? 'The server had an error while processing your request.',
+        param: apiError?.param ?? null,
+        sequence_number: lastSequence + 1,
+      } as StreamEvent);
+    }
+  } finally {
+    if (!reply.raw.writableEnded) reply.raw.end();
+  }
+}
+
+/** Adds `encrypted_content` to reasoning items of a stored response when `include` asks for it. */
+function sealReasoning(response: Record<string, unknown>, dependencies: AppDependencies, owner: string): void {
+  for (const item of (response.output as Array<Record<string, unknown>> | undefined) ?? []) {
+    if (item.type !== 'reasoning' || typeof item.encrypted_content === 'string') continue;
+    const texts = ((item.content ?? item.summary) as Array<{ text: string }> | undefined) ?? [];
+    item.encrypted_content = dependencies.sealer.seal(
+      REASONING_PURPOSE,
+      owner,
+      texts.map((part) => part.text).join('\n'),
+    );
+  }
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createApp } from './app.ts';
+import { ConfigModelRouter } from './config/config-model-router.ts';
+import type { RiposteConfig } from './config/riposte-config.ts';
+import { ConfigError } from './config/load-config.ts';
+import { ContentSealer } from './engine/sealed-content.ts';
+import { createAdapter } from './providers/create-adapter.ts';
+import { openStorage } from './storage/open-storage.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** The base URL clients use, e.g. `http://127.0.0.1:8080/v1`. */
+  baseUrl: string;
+  port: number;
+  /** Stops taking requests, lets in-flight ones finish, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Hosts that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * Opens the store, builds the app and listens. Refuses to listen beyond loopback without API
+ * keys: an open server on a network would hand every stored response to anyone who asks.
+ */
+export async function startServer(
+  config: RiposteConfig,
+  options: { log?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  if (config.apiKeys.length === 0 && !isLoopbackHost(config.host)) {
+    throw new ConfigError(
+      'host',
+      `refusing to listen on ${config.host} without API keys: anyone on the network could read and create responses. Configure --api-key (or api_keys in the config file), or bind to 127.0.0.1.`,
+    );
+  }
+  mkdirSync(config.dataDirectory, { recursive: true });
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDirectory: config.dataDirectory });
+  try {
+    // A response that was in progress when a previous SQLite process died can never finish now.
+    // On PostgreSQL another replica may still be running it, so only long-stale ones are ended.
+    await storage.responses.failInterrupted(
+      'The server stopped while this response was in progress.',
+      storage.kind === 'sqlite' ? 0 : 6 * 3600,
+    );
+    const router = new ConfigModelRouter(config.models, config.providers, createAdapter);
+    const app = createApp({
+      storage,
+      router,
+      sealer: new ContentSealer(config.encryptionKey ?? loadOrCreateKey(config.dataDirectory)),
+      apiKeyHashes: new Map(config.apiKeys.map((key) => [key.sha256, key.project])),
+      bodyLimitBytes: config.bodyLimitBytes,
+      structuredOutputRetries: config.structuredOutputRetries,
+      logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const hostForUrl = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+    const baseUrl = `http://${hostForUrl}:${port}/v1`;
+    const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+    log(`Riposte listening on ${baseUrl}`);
+    log(`  storage: ${storage.kind} (${storage.location})`);
+    log(`  auth: ${config.apiKeys.length === 0 ? 'none (loopback only)' : `${config.apiKeys.length} API key(s)`}`);
+    const routed = router.list();
+    if (routed.length === 0)
+      log('  models: none routed — pass --upstream-url URL or add providers and models to a --config file');
+    for (const model of routed) log(`  model: ${model.id} → ${model.ownedBy}`);
+    return {
+      app,
+      baseUrl,
+      port,
+      close: async () => {
+        await app.close();
+        await storage.close();
+      },
+    };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
+
+/** The server's content key: generated once into the data dir, so restarts can open old blobs. */
+function loadOrCreateKey(dataDirectory: string): Buffer {
+  const path = join(dataDirectory, 'encryption.key');
+  try {
+    return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+  } catch {
+    const key = randomBytes(32);
+    writeFileSync(path, key.toString('hex'), { mode: 0o600, flag: 'wx' });
+    return key;
+  }
+}
