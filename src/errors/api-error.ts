@@ -2,6 +2,8 @@
  * The one catalogue of errors Riposte returns. Every failure a client can see is an ApiError;
  * http/errors.ts is the only place that turns one into OpenAI's `{"error": {...}}` body.
  */
+import type { ErrorCode } from './error-codes.ts';
+
 export type ApiErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
@@ -13,7 +15,7 @@ export type ApiErrorType =
 export interface ApiErrorFields {
   status: number;
   type: ApiErrorType;
-  code: string | null;
+  code: ErrorCode | null;
   param: string | null;
   message: string;
 }
@@ -21,7 +23,7 @@ export interface ApiErrorFields {
 export class ApiError extends Error implements ApiErrorFields {
   readonly status: number;
   readonly type: ApiErrorType;
-  readonly code: string | null;
+  readonly code: ErrorCode | null;
   readonly param: string | null;
 
   constructor(fields: ApiErrorFields) {
@@ -33,13 +35,13 @@ export class ApiError extends Error implements ApiErrorFields {
     this.param = fields.param;
   }
 
-  toJSON(): { message: string; type: ApiErrorType; param: string | null; code: string | null } {
+  toJSON(): { message: string; type: ApiErrorType; param: string | null; code: ErrorCode | null } {
     return { message: this.message, type: this.type, param: this.param, code: this.code };
   }
 }
 
 /** 400 for a request whose `param` is missing, of the wrong type or out of range. */
-export function invalidRequest(param: string | null, message: string, code: string | null = null): ApiError {
+export function invalidRequest(param: string | null, message: string, code: ErrorCode | null = null): ApiError {
   return new ApiError({ status: 400, type: 'invalid_request_error', code, param, message });
 }
 

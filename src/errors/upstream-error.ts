@@ -1,4 +1,5 @@
 import { ApiError } from './api-error.ts';
+import type { ErrorCode } from './error-codes.ts';
 
 /**
  * A failure talking to a model upstream. Adapters throw it; the engine decides whether to retry
@@ -9,14 +10,14 @@ export class UpstreamError extends Error {
   /** HTTP status from the upstream, or undefined when no response came (connection, timeout). */
   readonly upstreamStatus: number | undefined;
   /** OpenAI error code the client should see, e.g. `rate_limit_exceeded`. */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryable: boolean;
   /** Seconds the upstream asked us to wait (Retry-After), when it said. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(options: {
     message: string;
-    code: string;
+    code: ErrorCode;
     retryable: boolean;
     upstreamStatus?: number | undefined;
     retryAfterSeconds?: number | undefined;
@@ -42,7 +43,6 @@ export class UpstreamError extends Error {
           message: this.message,
         });
       case 'invalid_prompt':
-      case 'invalid_request_error':
       case 'upstream_bad_request':
         return new ApiError({
           status: 400,
