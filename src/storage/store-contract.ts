@@ -75,6 +75,128 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
       assert.deepEqual(page.items, [item]);
     });
 
+    void test('NUL, control characters, emoji and lone surrogates are kept, in documents, keys and item ids', async () => {
+      // JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX; a database must
+      // take both (user text can hold either) and give back exactly the same strings.
+      const awkward =
+        'nul \u0000 twice \u0000\u0000; controls \u0001\u0007\b\f\u000b\u001b\u001f\u007f\u0085; ' +
+        'emoji 🎉👩🏽‍💻🇫🇷; lone \ud800 high, \udfff low, reversed \udc00\ud800, trailing \udbff';
+      const escapedLookalike = 'written out: \\u0000 \\ud800 "\\"';
+      const owner = newOwner();
+      const record = newResponse(owner, {
+        status: 'in_progress',
+        createdAt: Math.floor(Date.now() / 1000) - 7200,
+        response: { instructions: awkward, metadata: { [awkward]: escapedLookalike, plain: awkward } },
+      });
+      const input: StoredItem[] = [
+        { ...messageItem('msg_nul\u0000id', awkward), note: escapedLookalike },
+        messageItem('msg_lone\ud800id', awkward),
+        messageItem('msg_plain_awkward', awkward),
+      ];
+      const sameText = (actual: unknown, expected: unknown): void => {
+        assert.deepEqual(actual, expected);
+        assert.equal(JSON.stringify(actual), JSON.stringify(expected));
+      };
+
+      await storage.responses.create(record, input);
+      sameText(await storage.responses.get(owner, record.id), record);
+      sameText((await storage.responses.listInputItems(owner, record.id, firstPage('asc'))).items, input);
+      sameText(
+        (await storage.responses.listInputItems(owner, record.id, { ...firstPage('asc'), after: 'msg_nul\u0000id' }))
+          .items,
+        input.slice(1),
+      );
+      sameText(
+        (await storage.responses.listInputItems(owner, record.id, { ...firstPage('desc'), before: 'msg_lone\ud800id' }))
+          .items,
+        [input[2]],
+      );
+      for (const item of input) sameText(await storage.responses.findItem(owner, item.id), item);
+      // A NUL ends nothing: an id that is a prefix up to the NUL is another id.
+      assert.equal(await storage.responses.findItem(owner, 'msg_nul'), null);
+
+      const running = { ...record.response, status: 'in_progress', instructions: `${awkward} (running)` };
+      await storage.responses.updateStatus(owner, record.id, 'in_progress', running);
+      sameText((await storage.responses.get(owner, record.id))?.response, running);
+
+      // failInterrupted rewrites such a document too.
+      assert.ok((await storage.responses.failInterrupted('stopped \u0000 \ud800', 3600)) >= 1);
+      sameText((await storage.responses.get(owner, record.id))?.response, {
+        ...running,
+        status: 'failed',
+        error: { code: 'server_error', message: 'stopped \u0000 \ud800' },
+      });
+
+      const output = [assistantMessage('msg_out\u0000', awkward), assistantMessage('msg_out_lone\udc00', awkward)];
+      const finished = { ...record.response, status: 'completed', output };
+      await storage.responses.finish(owner, record.id, 'completed', finished, output);
+      sameText((await storage.responses.get(owner, record.id))?.response, finished);
+      sameText(await storage.responses.chainLink(owner, record.id), { input, output });
+      sameText(await storage.responses.findItem(owner, 'msg_out\u0000'), output[0]);
+      sameText(await storage.responses.findItem(owner, 'msg_out_lone\udc00'), output[1]);
+    });
+
+    void test('objects keep their key order, as created, finished, updated and failed', async () => {
+      const owner = newOwner();
+      // Keys out of alphabetical and length order (jsonb would sort them), nested too.
+      const response = {
+        zebra: 1,
+        metadata: { zz: '1', a: '2', mmm: '3' },
+        text: { format: { type: 'json_schema', strict: true, schema: { type: 'object', properties: { b: {}, a: {} } } } },
+      };
+      const record = newResponse(owner, { status: 'queued', createdAt: Math.floor(Date.now() / 1000) - 7200, response });
+      const item: StoredItem = {
+        type: 'message',
+        role: 'user',
+        id: 'msg_ordered',
+        content: [{ type: 'input_text', text: 'x', annotations: [], a: 1 }],
+      };
+      const sameText = (actual: unknown, expected: unknown): void => {
+        assert.equal(JSON.stringify(actual), JSON.stringify(expected));
+      };
+
+      await storage.responses.create(record, [item]);
+      sameText(await storage.responses.get(owner, record.id), record);
+      sameText(await storage.responses.findItem(owner, item.id), item);
+      sameText((await storage.responses.listInputItems(owner, record.id, firstPage('asc'))).items, [item]);
+
+      const running = { ...record.response, status: 'in_progress', usage: { total: 2, input: 1 } };
+      await storage.responses.updateStatus(owner, record.id, 'in_progress', running);
+      sameText((await storage.responses.get(owner, record.id))?.response, running);
+
+      assert.ok((await storage.responses.failInterrupted('stopped', 3600)) >= 1);
+      sameText((await storage.responses.get(owner, record.id))?.response, {
+        ...running,
+        status: 'failed',
+        error: { code: 'server_error', message: 'stopped' },
+      });
+
+      const output: StoredItem[] = [{ type: 'function_call', id: 'fc_ordered', name: 'f', call_id: 'c', arguments: '{}' }];
+      const finished = { ...record.response, status: 'completed', output };
+      await storage.responses.finish(owner, record.id, 'completed', finished, output);
+      sameText((await storage.responses.get(owner, record.id))?.response, finished);
+      sameText(await storage.responses.chainLink(owner, record.id), { input: [item], output });
+    });
+
+    void test('a response id holding NUL reads as absent', async () => {
+      const owner = newOwner();
+      const id = 'resp_\u0000';
+      assert.equal(await storage.responses.get(owner, id), null);
+      assert.equal(await storage.responses.delete(owner, id), false);
+      assert.equal(await storage.responses.chainLink(owner, id), null);
+      assert.deepEqual(await storage.responses.listInputItems(owner, id, firstPage('asc')), {
+        items: [],
+        hasMore: false,
+      });
+      await assert.rejects(
+        storage.responses.listInputItems(owner, id, { ...firstPage('asc'), after: 'msg_x' }),
+        CursorNotFoundError,
+      );
+      await storage.responses.updateStatus(owner, id, 'in_progress', { id });
+      await storage.responses.finish(owner, id, 'completed', { id }, [assistantMessage('msg_nul_orphan', 'o')]);
+      assert.equal(await storage.responses.findItem(owner, 'msg_nul_orphan'), null);
+    });
+
     void test('finish records status, object and output items; chainLink gives input then output in order', async () => {
       const owner = newOwner();
       const record = newResponse(owner, { status: 'in_progress' });
@@ -366,11 +488,14 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
       for (const record of [oldInProgress, oldQueued]) {
         const stored = await storage.responses.get(owner, record.id);
         assert.equal(stored?.status, 'failed');
-        assert.deepEqual(stored?.response, {
+        const failed = {
           ...record.response,
           status: 'failed',
           error: { code: 'server_error', message: 'The server restarted while this response was running.' },
-        });
+        };
+        assert.deepEqual(stored?.response, failed);
+        // Keys already there keep their place.
+        assert.equal(JSON.stringify(stored?.response), JSON.stringify(failed));
         assert.deepEqual(await storage.responses.chainLink(owner, record.id), {
           input: [messageItem(`msg_${record.id}`, 'input')],
           output: [],

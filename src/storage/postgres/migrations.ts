@@ -38,6 +38,20 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX response_items_by_item_id ON response_items (owner, item_id, sequence DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'documents and item ids as JSON text',
+    // jsonb rejects \u0000 in strings (user text can hold one) and re-sorts object keys; json
+    // keeps the text, but its operators (->> and the rest) fail on \u0000 too. So the documents
+    // are the JSON.stringify text, kept and returned byte for byte, and SQL never looks inside.
+    // item_id holds JSON.stringify(id) likewise: ids come from clients, and a text value cannot
+    // hold NUL. Rows stored as jsonb come out with jsonb's key order, which is already lost.
+    sql: `
+      ALTER TABLE responses ALTER COLUMN response TYPE text USING response::text;
+      ALTER TABLE response_items ALTER COLUMN item TYPE text USING item::text;
+      UPDATE response_items SET item_id = to_json(item_id)::text;
+    `,
+  },
 ];
 
 /**

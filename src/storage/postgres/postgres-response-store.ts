@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
 import { pageFromRows, planItemPage } from '../item-page-plan.ts';
 import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, StoredResponse } from '../stores.ts';
@@ -8,41 +8,47 @@ import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, 
  * path (create, finish) are each one statement — data-modifying CTEs — so each is atomic by
  * itself and costs one round trip, with no BEGIN/COMMIT.
  *
- * Arrays of items travel as one JSON text parameter (an array given to pg directly would become a
- * PostgreSQL array) and are spread with jsonb_array_elements, whose ordinality is the position.
+ * Documents (the response, each item) are stored as the text JSON.stringify gives, not jsonb:
+ * jsonb rejects \u0000 in strings and re-sorts keys, and json's operators fail on \u0000 too, so
+ * SQL never looks inside a document (see migration 2). An item's id, which a client may choose,
+ * is kept as JSON.stringify(id) (itemKey), since a text value cannot hold NUL. Both are valid
+ * UTF-8 without NUL whatever the strings held: JSON.stringify escapes NUL and lone surrogates.
+ *
+ * Items travel as two text[] parameters, keys and documents, spread with unnest, whose
+ * ordinality is the position.
  */
 const statements = {
   createResponse: {
     name: 'riposte_responses_create',
     text: `WITH inserted AS (
              INSERT INTO responses (id, owner, created_at, status, previous_response_id, response)
-             VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+             VALUES ($1, $2, $3, $4, $5, $6)
              RETURNING id, owner
            )
            INSERT INTO response_items (response_id, kind, position, owner, item_id, item)
-           SELECT inserted.id, 'input', element.ordinality - 1, inserted.owner, element.value ->> 'id', element.value
-           FROM inserted, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS element (value, ordinality)`,
+           SELECT inserted.id, 'input', element.ordinality - 1, inserted.owner, element.item_id, element.item
+           FROM inserted, unnest($7::text[], $8::text[]) WITH ORDINALITY AS element (item_id, item, ordinality)`,
   },
   // Sub-statements of one query cannot see each other's rows, so a second finish upserts the
   // places it reuses and deletes only those beyond the new output (disjoint rows).
   finishResponse: {
     name: 'riposte_responses_finish',
     text: `WITH updated AS (
-             UPDATE responses SET status = $3, response = $4::jsonb
+             UPDATE responses SET status = $3, response = $4
              WHERE owner = $1 AND id = $2
              RETURNING id, owner
            ), trimmed AS (
              DELETE FROM response_items
-             WHERE response_id IN (SELECT id FROM updated) AND kind = 'output' AND position >= jsonb_array_length($5::jsonb)
+             WHERE response_id IN (SELECT id FROM updated) AND kind = 'output' AND position >= cardinality($5::text[])
            )
            INSERT INTO response_items (response_id, kind, position, owner, item_id, item)
-           SELECT updated.id, 'output', element.ordinality - 1, updated.owner, element.value ->> 'id', element.value
-           FROM updated, jsonb_array_elements($5::jsonb) WITH ORDINALITY AS element (value, ordinality)
+           SELECT updated.id, 'output', element.ordinality - 1, updated.owner, element.item_id, element.item
+           FROM updated, unnest($5::text[], $6::text[]) WITH ORDINALITY AS element (item_id, item, ordinality)
            ON CONFLICT (response_id, kind, position) DO UPDATE SET item_id = excluded.item_id, item = excluded.item`,
   },
   updateRunningStatus: {
     name: 'riposte_responses_update_status',
-    text: `UPDATE responses SET status = $3, response = $4::jsonb
+    text: `UPDATE responses SET status = $3, response = $4
            WHERE owner = $1 AND id = $2 AND status IN ('queued', 'in_progress')`,
   },
   selectResponse: {
@@ -83,12 +89,20 @@ const statements = {
     name: 'riposte_response_items_find',
     text: 'SELECT item FROM response_items WHERE owner = $1 AND item_id = $2 ORDER BY sequence DESC LIMIT 1',
   },
+  // failInterrupted edits the documents in JavaScript, in a transaction holding these rows; a row
+  // that another transaction changes meanwhile is read again once it commits, and drops out if
+  // it has ended.
+  selectRunning: {
+    name: 'riposte_responses_select_interrupted',
+    text: `SELECT id, response FROM responses
+           WHERE status IN ('queued', 'in_progress') AND created_at < $1
+           FOR UPDATE`,
+  },
   failRunning: {
     name: 'riposte_responses_fail_interrupted',
-    text: `UPDATE responses
-           SET status = 'failed',
-               response = response || jsonb_build_object('status', 'failed', 'error', jsonb_build_object('code', 'server_error', 'message', $1::text))
-           WHERE status IN ('queued', 'in_progress') AND created_at < $2`,
+    text: `UPDATE responses SET status = 'failed', response = failed.response
+           FROM unnest($1::text[], $2::text[]) AS failed (id, response)
+           WHERE responses.id = failed.id`,
   },
 } as const;
 
@@ -99,12 +113,12 @@ interface ResponseRow {
   created_at: string;
   status: ResponseStatus;
   previous_response_id: string | null;
-  response: Record<string, unknown>;
+  response: string;
 }
 
 /**
- * ResponseStore on a PostgreSQL pool; pg parses jsonb columns into objects. A deleted response is
- * really deleted; its items go with it (ON DELETE CASCADE).
+ * ResponseStore on a PostgreSQL pool. A deleted response is really deleted; its items go with it
+ * (ON DELETE CASCADE).
  */
 export class PostgresResponseStore implements ResponseStore {
   private readonly pool: Pool;
@@ -123,7 +137,8 @@ export class PostgresResponseStore implements ResponseStore {
         record.status,
         record.previousResponseId,
         JSON.stringify(record.response),
-        JSON.stringify(inputItems),
+        inputItems.map((item) => itemKey(item.id)),
+        inputItems.map((item) => JSON.stringify(item)),
       ],
     });
   }
@@ -136,9 +151,17 @@ export class PostgresResponseStore implements ResponseStore {
     response: Record<string, unknown>,
     outputItems: StoredItem[],
   ): Promise<void> {
+    if (!canBeStored(id)) return;
     await this.pool.query({
       ...statements.finishResponse,
-      values: [owner, id, status, JSON.stringify(response), JSON.stringify(outputItems)],
+      values: [
+        owner,
+        id,
+        status,
+        JSON.stringify(response),
+        outputItems.map((item) => itemKey(item.id)),
+        outputItems.map((item) => JSON.stringify(item)),
+      ],
     });
   }
 
@@ -149,10 +172,12 @@ export class PostgresResponseStore implements ResponseStore {
     status: ResponseStatus,
     response: Record<string, unknown>,
   ): Promise<void> {
+    if (!canBeStored(id)) return;
     await this.pool.query({ ...statements.updateRunningStatus, values: [owner, id, status, JSON.stringify(response)] });
   }
 
   async get(owner: string, id: string): Promise<StoredResponse | null> {
+    if (!canBeStored(id)) return null;
     const result = await this.pool.query<ResponseRow>({ ...statements.selectResponse, values: [owner, id] });
     const row = result.rows[0];
     if (row === undefined) return null;
@@ -162,11 +187,12 @@ export class PostgresResponseStore implements ResponseStore {
       createdAt: Number(row.created_at),
       status: row.status,
       previousResponseId: row.previous_response_id,
-      response: row.response,
+      response: JSON.parse(row.response) as Record<string, unknown>,
     };
   }
 
   async delete(owner: string, id: string): Promise<boolean> {
+    if (!canBeStored(id)) return false;
     const result = await this.pool.query({ ...statements.deleteResponse, values: [owner, id] });
     return (result.rowCount ?? 0) > 0;
   }
@@ -176,61 +202,126 @@ export class PostgresResponseStore implements ResponseStore {
    * no items; a cursor that is not one of its input item ids throws CursorNotFoundError.
    */
   async listInputItems(owner: string, responseId: string, page: PageRequest): Promise<ItemPage> {
+    if (!canBeStored(responseId)) {
+      if (page.after !== null) throw new CursorNotFoundError('after', page.after);
+      if (page.before !== null) throw new CursorNotFoundError('before', page.before);
+      return { items: [], hasMore: false };
+    }
     let afterPosition: number | null = null;
     let beforePosition: number | null = null;
     const cursors = [page.after, page.before].filter((cursor) => cursor !== null);
     if (cursors.length > 0) {
       const result = await this.pool.query<{ item_id: string; position: number }>({
         ...statements.selectCursorPositions,
-        values: [owner, responseId, cursors],
+        values: [owner, responseId, cursors.map(itemKey)],
       });
       const positions = new Map(result.rows.map((row) => [row.item_id, row.position]));
       if (page.after !== null) {
-        afterPosition = positions.get(page.after) ?? null;
+        afterPosition = positions.get(itemKey(page.after)) ?? null;
         if (afterPosition === null) throw new CursorNotFoundError('after', page.after);
       }
       if (page.before !== null) {
-        beforePosition = positions.get(page.before) ?? null;
+        beforePosition = positions.get(itemKey(page.before)) ?? null;
         if (beforePosition === null) throw new CursorNotFoundError('before', page.before);
       }
     }
     const plan = planItemPage(page, afterPosition, beforePosition);
     const select = plan.ascending ? statements.selectItemsAscending : statements.selectItemsDescending;
-    const result = await this.pool.query<{ item: StoredItem }>({
+    const result = await this.pool.query<{ item: string }>({
       ...select,
       values: [responseId, owner, plan.lowerExclusive, plan.upperExclusive, plan.fetchCount],
     });
     return pageFromRows(
       plan,
-      result.rows.map((row) => row.item),
+      result.rows.map((row) => parseItem(row.item)),
     );
   }
 
   async chainLink(owner: string, responseId: string): Promise<{ input: StoredItem[]; output: StoredItem[] } | null> {
-    const result = await this.pool.query<{ kind: 'input' | 'output' | null; item: StoredItem | null }>({
+    if (!canBeStored(responseId)) return null;
+    const result = await this.pool.query<{ kind: 'input' | 'output' | null; item: string | null }>({
       ...statements.selectChainLink,
       values: [owner, responseId],
     });
     if (result.rows.length === 0) return null;
     const link: { input: StoredItem[]; output: StoredItem[] } = { input: [], output: [] };
     for (const row of result.rows) {
-      if (row.kind !== null && row.item !== null) link[row.kind].push(row.item);
+      if (row.kind !== null && row.item !== null) link[row.kind].push(parseItem(row.item));
     }
     return link;
   }
 
   /** The most recently recorded item with this id: ids are client-suppliable and may repeat. */
   async findItem(owner: string, itemId: string): Promise<StoredItem | null> {
-    const result = await this.pool.query<{ item: StoredItem }>({
+    const result = await this.pool.query<{ item: string }>({
       ...statements.selectLatestItem,
-      values: [owner, itemId],
+      values: [owner, itemKey(itemId)],
     });
-    return result.rows[0]?.item ?? null;
+    const row = result.rows[0];
+    return row === undefined ? null : parseItem(row.item);
   }
 
+  /**
+   * Sets status and error as SQLite's json_set does: keys already there keep their place, so
+   * the object keeps its key order.
+   */
   async failInterrupted(message: string, olderThanSeconds: number): Promise<number> {
     const cutoff = Math.floor(Date.now() / 1000) - olderThanSeconds;
-    const result = await this.pool.query({ ...statements.failRunning, values: [message, cutoff] });
-    return result.rowCount ?? 0;
+    return this.inTransaction(async (client) => {
+      const running = await client.query<{ id: string; response: string }>({
+        ...statements.selectRunning,
+        values: [cutoff],
+      });
+      if (running.rows.length === 0) return 0;
+      const failed = running.rows.map((row) =>
+        JSON.stringify({
+          ...(JSON.parse(row.response) as Record<string, unknown>),
+          status: 'failed',
+          error: { code: 'server_error', message },
+        }),
+      );
+      const result = await client.query({
+        ...statements.failRunning,
+        values: [running.rows.map((row) => row.id), failed],
+      });
+      return result.rowCount ?? 0;
+    });
   }
+
+  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      // The first error is the one worth reporting; a connection that broke cannot roll back,
+      // and is not given back to the pool.
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      client.release(!rolledBack);
+      throw error;
+    }
+  }
+}
+
+/**
+ * Whether a response id (which reaches get and the rest straight from a URL or a request body)
+ * can be in the table at all: a text value cannot hold NUL, and pg fails on one in a parameter.
+ */
+function canBeStored(responseId: string): boolean {
+  return !responseId.includes('\u0000');
+}
+
+/** How an item id is kept in item_id: its JSON text, which holds no NUL whatever the id holds. */
+function itemKey(id: string): string {
+  return JSON.stringify(id);
+}
+
+function parseItem(text: string): StoredItem {
+  return JSON.parse(text) as StoredItem;
 }

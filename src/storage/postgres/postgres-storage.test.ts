@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { describeStoreContract } from '../store-contract.ts';
+import type { StoredItem } from '../stores.ts';
+import { migratePostgres, postgresMigrations } from './migrations.ts';
 import { describePostgresLocation, openPostgresStorage } from './postgres-storage.ts';
 
 /*
@@ -73,10 +75,60 @@ if (serverUrl === undefined || serverUrl === '') {
         );
         assert.deepEqual(
           result.rows.map((row) => row.version),
-          [1],
+          postgresMigrations.map((migration) => migration.version),
         );
       } finally {
         await client.end();
+      }
+    });
+  });
+
+  void test('PostgreSQL storage: migration 2 turns jsonb documents and item ids into JSON text', async () => {
+    await withOwnSchema(serverUrl, async (schemaUrl) => {
+      // Ids a client may choose: quotes, backslashes, control characters, slashes, non-ASCII.
+      const ids = ['msg_plain', 'msg_"quoted"\\back', 'msg_tab\tnl\n\u0001\u001f\u007f', 'msg_/é😀\u2028'];
+      const items: StoredItem[] = ids.map((id) => ({ id, type: 'message', role: 'user', content: [] }));
+      const response = { id: 'resp_old', object: 'response', status: 'in_progress', error: null };
+
+      const client = new pg.Client({ connectionString: schemaUrl });
+      await client.connect();
+      try {
+        // migratePostgres only queries: a lone client serves as well as a pooled one.
+        await migratePostgres(client as unknown as pg.PoolClient, postgresMigrations.slice(0, 1));
+        await client.query(
+          `INSERT INTO responses (id, owner, created_at, status, previous_response_id, response)
+           VALUES ('resp_old', 'proj_old', 1, 'in_progress', null, $1::jsonb)`,
+          [JSON.stringify(response)],
+        );
+        for (const [position, item] of items.entries()) {
+          await client.query(
+            `INSERT INTO response_items (response_id, kind, position, owner, item_id, item)
+             VALUES ('resp_old', 'input', $1, 'proj_old', $2, $3::jsonb)`,
+            [position, item.id, JSON.stringify(item)],
+          );
+        }
+      } finally {
+        await client.end();
+      }
+
+      const storage = await openPostgresStorage({ url: schemaUrl });
+      try {
+        assert.deepEqual((await storage.responses.get('proj_old', 'resp_old'))?.response, response);
+        for (const item of items) assert.deepEqual(await storage.responses.findItem('proj_old', item.id), item);
+        const page = await storage.responses.listInputItems('proj_old', 'resp_old', {
+          after: ids[1] ?? null,
+          before: ids[3] ?? null,
+          limit: 10,
+          order: 'asc',
+        });
+        assert.deepEqual(page.items, [items[2]]);
+        assert.equal(await storage.responses.failInterrupted('stopped', 0), 1);
+        assert.equal((await storage.responses.get('proj_old', 'resp_old'))?.status, 'failed');
+        // New items with the same ids are found the same way as the migrated ones.
+        await storage.responses.finish('proj_old', 'resp_old', 'completed', response, items);
+        assert.deepEqual(await storage.responses.chainLink('proj_old', 'resp_old'), { input: items, output: items });
+      } finally {
+        await storage.close();
       }
     });
   });
