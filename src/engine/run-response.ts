@@ -298,6 +298,14 @@ const ID_PREFIX_BY_TYPE: Record<string, string> = {
   reasoning: 'rs',
 };
 
+/** Tool call items and their outputs, which the spec's ItemResource lists with a `status`. */
+const TOOL_ITEM_TYPES = new Set([
+  'function_call',
+  'function_call_output',
+  'custom_tool_call',
+  'custom_tool_call_output',
+]);
+
 /** Input items as they are stored and listed: item references resolved, every item with an id. */
 async function resolveInput(input: InputItem[], context: EngineContext): Promise<StoredItem[]> {
   const resolved: StoredItem[] = [];
@@ -314,6 +322,7 @@ async function resolveInput(input: InputItem[], context: EngineContext): Promise
       stored.id = createId((ID_PREFIX_BY_TYPE[item.type] ?? 'item') as 'item');
     }
     if (stored.type === 'message') normaliseStoredMessage(stored);
+    else if (TOOL_ITEM_TYPES.has(stored.type)) stored.status ??= 'completed';
     resolved.push(stored);
   }
   return resolved;
