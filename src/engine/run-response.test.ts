@@ -32,6 +32,8 @@ function contextFor(model: ScriptedModel, overrides: Partial<EngineContext> = {}
   return {
     router: new StaticModelRouter({ 'test-model': model }),
     responses: storage.responses,
+    conversations: storage.conversations,
+    prompts: storage.prompts,
     sealer,
     owner: 'owner-a',
     signal: new AbortController().signal,

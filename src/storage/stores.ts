@@ -77,5 +77,76 @@ export interface Storage {
   /** Where the data is, for the start-up banner (a file path, or a URL without its password). */
   readonly location: string;
   readonly responses: ResponseStore;
+  readonly conversations: ConversationStore;
+  readonly prompts: PromptStore;
   close(): Promise<void>;
+}
+
+/** A conversation: durable state that responses read from and append to. */
+export interface StoredConversation {
+  id: string;
+  owner: string;
+  /** Unix seconds. */
+  createdAt: number;
+  metadata: Record<string, string>;
+}
+
+export interface ConversationStore {
+  /** Inserts a conversation with its initial items (in order). */
+  create(conversation: StoredConversation, items: StoredItem[]): Promise<void>;
+  /** The conversation, or null when absent, deleted or another owner's. */
+  get(owner: string, id: string): Promise<StoredConversation | null>;
+  /** Replaces the metadata; null when the conversation is absent. */
+  updateMetadata(owner: string, id: string, metadata: Record<string, string>): Promise<StoredConversation | null>;
+  /** Deletes the conversation and its items; false when there was nothing to delete. */
+  delete(owner: string, id: string): Promise<boolean>;
+  /**
+   * Appends items after the last one, atomically: all of them, contiguous, or none (false when
+   * the conversation is gone). Two appends racing on one conversation never interleave.
+   */
+  appendItems(owner: string, id: string, items: StoredItem[]): Promise<boolean>;
+  /** One page of items; throws CursorNotFoundError for an unknown `after`/`before`. */
+  listItems(owner: string, id: string, page: PageRequest): Promise<ItemPage>;
+  /** Every item, oldest first — what the model sees. */
+  allItems(owner: string, id: string): Promise<StoredItem[]>;
+  getItem(owner: string, conversationId: string, itemId: string): Promise<StoredItem | null>;
+  /** Removes one item; false when it was not there. */
+  deleteItem(owner: string, conversationId: string, itemId: string): Promise<boolean>;
+}
+
+/** One immutable version of a prompt: the configuration a `prompt: {id, version}` applies. */
+export interface StoredPromptVersion {
+  promptId: string;
+  /** "1", "2", … assigned in order of creation. */
+  version: string;
+  /** Unix seconds. */
+  createdAt: number;
+  /** The configuration: instructions, input messages, model, tools, text, reasoning, sampling, … */
+  body: Record<string, unknown>;
+}
+
+export interface StoredPrompt {
+  id: string;
+  owner: string;
+  name: string | null;
+  createdAt: number;
+  defaultVersion: string;
+  latestVersion: string;
+}
+
+export interface PromptStore {
+  /** Creates a prompt with its first version ("1"), which becomes the default. */
+  create(owner: string, prompt: { id: string; name: string | null; createdAt: number; body: Record<string, unknown> }): Promise<StoredPrompt>;
+  /** Adds the next version; null when the prompt is absent. */
+  addVersion(owner: string, id: string, body: Record<string, unknown>, createdAt: number): Promise<StoredPromptVersion | null>;
+  get(owner: string, id: string): Promise<StoredPrompt | null>;
+  /** A version, or the default one when `version` is null; null when absent. */
+  getVersion(owner: string, id: string, version: string | null): Promise<StoredPromptVersion | null>;
+  /** Versions in order, newest last. */
+  listVersions(owner: string, id: string): Promise<StoredPromptVersion[]>;
+  /** Prompts of this owner, oldest first. */
+  list(owner: string): Promise<StoredPrompt[]>;
+  /** Makes `version` the default; null when the prompt or version is absent. */
+  setDefaultVersion(owner: string, id: string, version: string): Promise<StoredPrompt | null>;
+  delete(owner: string, id: string): Promise<boolean>;
 }

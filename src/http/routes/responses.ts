@@ -25,6 +25,8 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
     const context: EngineContext = {
       router: dependencies.router,
       responses: storage.responses,
+      conversations: storage.conversations,
+      prompts: storage.prompts,
       sealer: dependencies.sealer,
       owner: request.owner,
       signal: abort.signal,

@@ -1,0 +1,22 @@
+import type { ConversationStore, PromptStore, ResponseStore } from '../storage/stores.ts';
+import type { ModelRouter } from './model-router.ts';
+import type { ContentSealer } from './sealed-content.ts';
+
+/** What the engine needs from the process around it. */
+export interface EngineContext {
+  router: ModelRouter;
+  responses: ResponseStore;
+  conversations: ConversationStore;
+  prompts: PromptStore;
+  sealer: ContentSealer;
+  /** The project of the API key making the request; every stored read and write is scoped by it. */
+  owner: string;
+  /** Aborted when the client goes away (or the server shuts down). */
+  signal: AbortSignal;
+  /** Extra model calls allowed when output does not match a strict schema. Default 2. */
+  structuredOutputRetries?: number;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+  /** Where unexpected failures are reported. */
+  logError?: (error: unknown, message: string) => void;
+}

@@ -1,0 +1,186 @@
+import { invalidRequest, modelNotFound, notFound } from '../errors/api-error.ts';
+import type { ModelItem } from '../providers/model-adapter.ts';
+import type { StoredItem } from '../storage/stores.ts';
+import type { ResponseObject } from '../wire/response-types.ts';
+import { convertItems } from './convert-items.ts';
+import type { CreateResponseRequest, InputItem } from './create-response-request.ts';
+import type { EngineContext } from './engine-context.ts';
+import { createId } from './ids.ts';
+import type { ModelRoute } from './model-router.ts';
+import { offerTools, type OfferedTools } from './offered-tools.ts';
+
+const MAX_CHAIN_DEPTH = 10_000;
+
+/** A request made ready to run: routed, tools offered, everything the model will see gathered. */
+export interface PreparedResponse {
+  route: ModelRoute;
+  offered: OfferedTools;
+  modelItems: ModelItem[];
+  storedInput: StoredItem[];
+  response: ResponseObject;
+}
+
+/**
+ * Everything that can fail because of the request, done before the first event: routing, tools,
+ * the previous_response_id chain, item references. Throws ApiErrors; stores nothing.
+ */
+export async function prepareResponse(
+  request: CreateResponseRequest,
+  context: EngineContext,
+): Promise<PreparedResponse> {
+  refuseUnsupported(request);
+  const model = request.model as string;
+  const route = context.router.resolve(model);
+  if (!route) throw modelNotFound(model);
+  const offered = offerTools(request.tools, request.toolChoice);
+
+  const convertOptions = { sealer: context.sealer, owner: context.owner };
+  const modelItems: ModelItem[] = [];
+  if (typeof request.instructions === 'string' && request.instructions !== '') {
+    modelItems.push({ type: 'message', role: 'developer', content: [{ type: 'text', text: request.instructions }] });
+  } else if (Array.isArray(request.instructions)) {
+    modelItems.push(...convertItems(request.instructions, convertOptions, 'instructions'));
+  }
+  if (request.previousResponseId) {
+    for (const link of await loadChain(request.previousResponseId, context)) {
+      modelItems.push(...convertItems([...link.input, ...link.output], convertOptions, 'previous_response_id'));
+    }
+  }
+  const storedInput = await resolveInput(request.input, context);
+  modelItems.push(...convertItems(storedInput, convertOptions, 'input'));
+
+  const now = context.now ?? Date.now;
+  const response: ResponseObject = {
+    id: createId('resp'),
+    object: 'response',
+    created_at: Math.floor(now() / 1000),
+    status: 'in_progress',
+    background: request.background,
+    completed_at: null,
+    error: null,
+    incomplete_details: null,
+    instructions: request.instructions,
+    max_output_tokens: request.maxOutputTokens,
+    max_tool_calls: request.maxToolCalls,
+    model,
+    output: [],
+    output_text: '',
+    parallel_tool_calls: request.parallelToolCalls,
+    previous_response_id: request.previousResponseId,
+    prompt: null,
+    prompt_cache_key: request.promptCacheKey,
+    prompt_cache_retention: request.promptCacheRetention,
+    reasoning: request.reasoning ?? { effort: null, summary: null },
+    safety_identifier: request.safetyIdentifier,
+    service_tier: request.serviceTier === 'auto' ? 'default' : request.serviceTier,
+    store: request.store,
+    temperature: request.temperature ?? 1,
+    text: { format: request.text.format as unknown as Record<string, unknown>, verbosity: request.text.verbosity },
+    tool_choice: request.toolChoice,
+    tools: request.tools,
+    top_logprobs: request.topLogprobs ?? 0,
+    top_p: request.topP ?? 1,
+    truncation: request.truncation,
+    usage: null,
+    user: request.user,
+    metadata: request.metadata,
+    conversation: null,
+    moderation: null,
+    // prompt_cache_options is left out: the spec does not allow null there, and Riposte applies
+    // no prompt-cache options it could truthfully report.
+  };
+  return { route, offered, modelItems, storedInput, response };
+}
+
+/** Features other parts of Riposte will serve; until then they are refused, never ignored. */
+function refuseUnsupported(request: CreateResponseRequest): void {
+  const unsupported: Array<[boolean, string]> = [
+    [request.background, 'background'],
+    [request.conversation !== null, 'conversation'],
+    [request.prompt !== null, 'prompt'],
+    [request.contextManagement !== null, 'context_management'],
+  ];
+  for (const [present, param] of unsupported) {
+    if (present)
+      throw invalidRequest(param, `'${param}' is not supported by this server yet.`, 'unsupported_parameter');
+  }
+}
+
+/** The earlier turns of a `previous_response_id` chain, oldest first. */
+async function loadChain(
+  previousResponseId: string,
+  context: EngineContext,
+): Promise<Array<{ input: StoredItem[]; output: StoredItem[] }>> {
+  const previous = await context.responses.get(context.owner, previousResponseId);
+  if (!previous) throw notFound('Previous response', previousResponseId, 'previous_response_id');
+  if (previous.status === 'in_progress' || previous.status === 'queued') {
+    throw invalidRequest(
+      'previous_response_id',
+      `Previous response with id '${previousResponseId}' is still ${previous.status}; wait for it to finish before continuing from it.`,
+    );
+  }
+  const links: Array<{ input: StoredItem[]; output: StoredItem[] }> = [];
+  let current: typeof previous | null = previous;
+  while (current && links.length < MAX_CHAIN_DEPTH) {
+    const link = await context.responses.chainLink(context.owner, current.id);
+    if (!link) break;
+    links.push(link);
+    current = current.previousResponseId
+      ? await context.responses.get(context.owner, current.previousResponseId)
+      : null;
+  }
+  return links.reverse();
+}
+
+const ID_PREFIX_BY_TYPE: Record<string, string> = {
+  message: 'msg',
+  function_call: 'fc',
+  function_call_output: 'fco',
+  custom_tool_call: 'ctc',
+  custom_tool_call_output: 'ctco',
+  reasoning: 'rs',
+};
+
+/** Tool call items and their outputs, which the spec's ItemResource lists with a `status`. */
+const TOOL_ITEM_TYPES = new Set([
+  'function_call',
+  'function_call_output',
+  'custom_tool_call',
+  'custom_tool_call_output',
+]);
+
+/** Input items as they are stored and listed: item references resolved, every item with an id. */
+async function resolveInput(input: InputItem[], context: EngineContext): Promise<StoredItem[]> {
+  const resolved: StoredItem[] = [];
+  for (const [index, item] of input.entries()) {
+    if (item.type === 'item_reference') {
+      const id = item.id as string;
+      const found = await context.responses.findItem(context.owner, id);
+      if (!found) throw invalidRequest(`input[${index}].id`, `Item with id '${id}' not found.`, 'invalid_value');
+      resolved.push(found);
+      continue;
+    }
+    const stored = { ...item } as StoredItem;
+    if (typeof stored.id !== 'string' || stored.id === '') {
+      stored.id = createId((ID_PREFIX_BY_TYPE[item.type] ?? 'item') as 'item');
+    }
+    if (stored.type === 'message') normaliseStoredMessage(stored);
+    else if (TOOL_ITEM_TYPES.has(stored.type)) stored.status ??= 'completed';
+    resolved.push(stored);
+  }
+  return resolved;
+}
+
+/**
+ * Listed input messages have a status, and assistant ones are output messages whose text parts
+ * carry `annotations` and `logprobs`, as the spec's ItemResource requires.
+ */
+function normaliseStoredMessage(message: StoredItem): void {
+  message.status ??= 'completed';
+  if (message.role !== 'assistant' || !Array.isArray(message.content)) return;
+  message.content = (message.content as Array<Record<string, unknown>>).map((part) =>
+    part.type === 'output_text'
+      ? { ...part, annotations: part.annotations ?? [], logprobs: part.logprobs ?? [] }
+      : part,
+  );
+}
