@@ -201,6 +201,17 @@ function readProvider(name: string, settings: unknown, environment: Environment,
   };
 }
 
+const MODEL_KEYS = new Set(['name', 'provider', 'upstream_model', 'context_window']);
+const API_KEY_KEYS = new Set(['key', 'key_sha256', 'project']);
+
+/** A misspelt optional key would otherwise be ignored without a word. */
+function rejectUnknownKeys(entry: Raw, known: Set<string>, key: string): void {
+  for (const field of Object.keys(entry)) {
+    if (!known.has(field))
+      throw new ConfigError(`${key}.${field}`, `unknown key (known keys: ${[...known].join(', ')})`);
+  }
+}
+
 function readModels(value: unknown, providers: Map<string, ProviderConfig>): ModelConfig[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value))
@@ -208,6 +219,7 @@ function readModels(value: unknown, providers: Map<string, ProviderConfig>): Mod
   return value.map((entry: unknown, index) => {
     const key = `models[${index}]`;
     if (!isObject(entry)) throw new ConfigError(key, 'must be an object');
+    rejectUnknownKeys(entry, MODEL_KEYS, key);
     const provider = readString(entry.provider, `${key}.provider`);
     if (!providers.has(provider))
       throw new ConfigError(
@@ -233,6 +245,7 @@ function readApiKeys(value: unknown): ApiKeyConfig[] {
   return value.map((entry: unknown, index) => {
     const key = `api_keys[${index}]`;
     if (!isObject(entry)) throw new ConfigError(key, 'must be an object');
+    rejectUnknownKeys(entry, API_KEY_KEYS, key);
     let hash: string;
     if (entry.key_sha256 !== undefined) {
       hash = readString(entry.key_sha256, `${key}.key_sha256`).toLowerCase();
@@ -277,7 +290,8 @@ function readString(value: unknown, key: string): string {
 }
 
 function readInteger(value: unknown, key: string, min: number, max: number): number {
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  // Strings (flags, environment) must be plain decimal: Number() would also take '0x50' or '1e3'.
+  const number = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
     throw new ConfigError(key, `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
   }
