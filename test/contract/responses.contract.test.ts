@@ -851,9 +851,8 @@ describe('retrieve and delete', () => {
     const id = String(created.body.id);
     const deleted = await getJson(app, `/v1/responses/${id}`, 'DELETE');
     assert.equal(deleted.statusCode, 200);
-    // The spec gives DELETE /responses/{id} no 200 schema (its example shows {id, object, deleted});
-    // Riposte answers as OpenAI's other deletions do.
-    assert.deepEqual(deleted.body, { id, object: 'response.deleted', deleted: true });
+    // The spec gives DELETE /responses/{id} no 200 schema; its example is {id, object: "response", deleted: true}.
+    assert.deepEqual(deleted.body, { id, object: 'response', deleted: true });
     checkErrorReply(await getJson(app, `/v1/responses/${id}`), { status: 404, param: null }, 'GET after DELETE');
     checkErrorReply(
       await getJson(app, `/v1/responses/${id}`, 'DELETE'),

@@ -65,7 +65,7 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
   app.delete<IdParams>('/v1/responses/:id', async (request, reply) => {
     const deleted = await storage.responses.delete(request.owner, request.params.id);
     if (!deleted) throw notFound('Response', request.params.id);
-    return reply.send({ id: request.params.id, object: 'response.deleted', deleted: true });
+    return reply.send({ id: request.params.id, object: 'response', deleted: true });
   });
 
   app.post<IdParams>('/v1/responses/:id/cancel', async (request) => {
