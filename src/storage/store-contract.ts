@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { describeConversationStoreContract } from './conversation-store-contract.ts';
 import { CursorNotFoundError } from './cursor-not-found-error.ts';
+import { describePromptStoreContract } from './prompt-store-contract.ts';
+import { assistantMessage, firstPage, messageItem, newOwner } from './store-contract-fixtures.ts';
 import type { PageRequest, ResponseStatus, Storage, StoredItem, StoredResponse } from './stores.ts';
 
 /**
@@ -142,9 +145,15 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
       const response = {
         zebra: 1,
         metadata: { zz: '1', a: '2', mmm: '3' },
-        text: { format: { type: 'json_schema', strict: true, schema: { type: 'object', properties: { b: {}, a: {} } } } },
+        text: {
+          format: { type: 'json_schema', strict: true, schema: { type: 'object', properties: { b: {}, a: {} } } },
+        },
       };
-      const record = newResponse(owner, { status: 'queued', createdAt: Math.floor(Date.now() / 1000) - 7200, response });
+      const record = newResponse(owner, {
+        status: 'queued',
+        createdAt: Math.floor(Date.now() / 1000) - 7200,
+        response,
+      });
       const item: StoredItem = {
         type: 'message',
         role: 'user',
@@ -171,7 +180,9 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
         error: { code: 'server_error', message: 'stopped' },
       });
 
-      const output: StoredItem[] = [{ type: 'function_call', id: 'fc_ordered', name: 'f', call_id: 'c', arguments: '{}' }];
+      const output: StoredItem[] = [
+        { type: 'function_call', id: 'fc_ordered', name: 'f', call_id: 'c', arguments: '{}' },
+      ];
       const finished = { ...record.response, status: 'completed', output };
       await storage.responses.finish(owner, record.id, 'completed', finished, output);
       sameText((await storage.responses.get(owner, record.id))?.response, finished);
@@ -555,11 +566,11 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
         output: [assistantMessage('msg_durable_out', 'kept too')],
       });
     });
-  });
-}
 
-function newOwner(): string {
-  return `proj_${randomUUID()}`;
+    // After the reopening above, so they also run on a storage that migrated a second time.
+    describeConversationStoreContract(() => storage);
+    describePromptStoreContract(() => storage);
+  });
 }
 
 function newResponse(
@@ -595,24 +606,6 @@ function newResponse(
   };
 }
 
-function messageItem(id: string, text: string): StoredItem {
-  return { id, type: 'message', role: 'user', content: [{ type: 'input_text', text }] };
-}
-
-function assistantMessage(id: string, text: string): StoredItem {
-  return {
-    id,
-    type: 'message',
-    role: 'assistant',
-    status: 'completed',
-    content: [{ type: 'output_text', text, annotations: [] }],
-  };
-}
-
 function functionCallOutput(id: string, callId: string): StoredItem {
   return { id, type: 'function_call_output', call_id: callId, output: '{"ok":true}' };
-}
-
-function firstPage(order: 'asc' | 'desc'): PageRequest {
-  return { after: null, before: null, limit: 20, order };
 }

@@ -92,7 +92,11 @@ export interface StoredConversation {
 }
 
 export interface ConversationStore {
-  /** Inserts a conversation with its initial items (in order). */
+  /**
+   * Inserts a conversation with its initial items (in order). Fails if the id exists. Item ids
+   * are unique within a conversation: a repeated one throws ItemIdConflictError
+   * (./item-id-conflict-error.ts) and nothing is written.
+   */
   create(conversation: StoredConversation, items: StoredItem[]): Promise<void>;
   /** The conversation, or null when absent, deleted or another owner's. */
   get(owner: string, id: string): Promise<StoredConversation | null>;
@@ -102,7 +106,9 @@ export interface ConversationStore {
   delete(owner: string, id: string): Promise<boolean>;
   /**
    * Appends items after the last one, atomically: all of them, contiguous, or none (false when
-   * the conversation is gone). Two appends racing on one conversation never interleave.
+   * the conversation is gone). Two appends racing on one conversation never interleave. An item
+   * whose id is already in the conversation (or repeats in `items`) throws ItemIdConflictError,
+   * and nothing is written.
    */
   appendItems(owner: string, id: string, items: StoredItem[]): Promise<boolean>;
   /** One page of items; throws CursorNotFoundError for an unknown `after`/`before`. */
@@ -110,7 +116,7 @@ export interface ConversationStore {
   /** Every item, oldest first — what the model sees. */
   allItems(owner: string, id: string): Promise<StoredItem[]>;
   getItem(owner: string, conversationId: string, itemId: string): Promise<StoredItem | null>;
-  /** Removes one item; false when it was not there. */
+  /** Removes one item; false when it was not there. The others keep their places. */
   deleteItem(owner: string, conversationId: string, itemId: string): Promise<boolean>;
 }
 
@@ -136,9 +142,17 @@ export interface StoredPrompt {
 
 export interface PromptStore {
   /** Creates a prompt with its first version ("1"), which becomes the default. */
-  create(owner: string, prompt: { id: string; name: string | null; createdAt: number; body: Record<string, unknown> }): Promise<StoredPrompt>;
+  create(
+    owner: string,
+    prompt: { id: string; name: string | null; createdAt: number; body: Record<string, unknown> },
+  ): Promise<StoredPrompt>;
   /** Adds the next version; null when the prompt is absent. */
-  addVersion(owner: string, id: string, body: Record<string, unknown>, createdAt: number): Promise<StoredPromptVersion | null>;
+  addVersion(
+    owner: string,
+    id: string,
+    body: Record<string, unknown>,
+    createdAt: number,
+  ): Promise<StoredPromptVersion | null>;
   get(owner: string, id: string): Promise<StoredPrompt | null>;
   /** A version, or the default one when `version` is null; null when absent. */
   getVersion(owner: string, id: string, version: string | null): Promise<StoredPromptVersion | null>;

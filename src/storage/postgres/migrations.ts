@@ -52,6 +52,56 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       UPDATE response_items SET item_id = to_json(item_id)::text;
     `,
   },
+  {
+    version: 3,
+    name: 'conversations and prompts',
+    // Documents (metadata, items, prompt bodies) and item ids are JSON text, as migration 2
+    // made them for responses; so is a prompt's name, which a client chooses and may hold NUL.
+    sql: `
+      -- next_position only grows, so an item deleted from the middle or the end never gives its
+      -- place (and its order among the others) to a later one. appendItems takes it with an
+      -- UPDATE, whose row lock queues racing appends on one conversation.
+      CREATE TABLE conversations (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        created_at bigint NOT NULL,
+        metadata text NOT NULL,
+        next_position integer NOT NULL
+      );
+
+      -- Item ids are unique within a conversation (ItemIdConflictError): getItem, deleteItem and
+      -- the paging cursors name an item by its id.
+      CREATE TABLE conversation_items (
+        conversation_id text NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        position integer NOT NULL,
+        owner text NOT NULL,
+        item_id text NOT NULL,
+        item text NOT NULL,
+        PRIMARY KEY (conversation_id, position)
+      );
+      CREATE UNIQUE INDEX conversation_items_by_item_id ON conversation_items (conversation_id, item_id);
+
+      -- "sequence" orders prompts created in the same second as they came.
+      CREATE TABLE prompts (
+        id text PRIMARY KEY,
+        sequence bigint GENERATED ALWAYS AS IDENTITY,
+        owner text NOT NULL,
+        name text,
+        created_at bigint NOT NULL,
+        default_version integer NOT NULL,
+        latest_version integer NOT NULL
+      );
+      CREATE INDEX prompts_by_owner ON prompts (owner, created_at, sequence);
+
+      CREATE TABLE prompt_versions (
+        prompt_id text NOT NULL REFERENCES prompts (id) ON DELETE CASCADE,
+        version integer NOT NULL,
+        created_at bigint NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (prompt_id, version)
+      );
+    `,
+  },
 ];
 
 /**

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
 import { pageFromRows, planItemPage } from '../item-page-plan.ts';
 import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, StoredResponse } from '../stores.ts';
+import { canBeStored, itemKey, parseItem } from './postgres-text.ts';
 
 /*
  * Every statement is named, so pg prepares it once per pooled connection. The writes on the hot
@@ -307,21 +308,4 @@ export class PostgresResponseStore implements ResponseStore {
       throw error;
     }
   }
-}
-
-/**
- * Whether a response id (which reaches get and the rest straight from a URL or a request body)
- * can be in the table at all: a text value cannot hold NUL, and pg fails on one in a parameter.
- */
-function canBeStored(responseId: string): boolean {
-  return !responseId.includes('\u0000');
-}
-
-/** How an item id is kept in item_id: its JSON text, which holds no NUL whatever the id holds. */
-function itemKey(id: string): string {
-  return JSON.stringify(id);
-}
-
-function parseItem(text: string): StoredItem {
-  return JSON.parse(text) as StoredItem;
 }

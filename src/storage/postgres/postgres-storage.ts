@@ -1,6 +1,8 @@
 import pg from 'pg';
 import type { Storage } from '../stores.ts';
 import { migratePostgres } from './migrations.ts';
+import { PostgresConversationStore } from './postgres-conversation-store.ts';
+import { PostgresPromptStore } from './postgres-prompt-store.ts';
 import { PostgresResponseStore } from './postgres-response-store.ts';
 
 export interface PostgresStorageOptions {
@@ -39,6 +41,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     kind: 'postgres',
     location: describePostgresLocation(options.url),
     responses: new PostgresResponseStore(pool),
+    conversations: new PostgresConversationStore(pool),
+    prompts: new PostgresPromptStore(pool),
     async close() {
       if (closed) return;
       closed = true;

@@ -38,6 +38,53 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE INDEX response_items_by_item_id ON response_items (owner, item_id, sequence);
     `,
   },
+  {
+    version: 2,
+    name: 'conversations and prompts',
+    sql: `
+      -- next_position only grows, so an item deleted from the middle or the end never gives its
+      -- place (and its order among the others) to a later one.
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        metadata TEXT NOT NULL,
+        next_position INTEGER NOT NULL
+      );
+
+      -- Item ids are unique within a conversation (ItemIdConflictError): getItem, deleteItem and
+      -- the paging cursors name an item by its id.
+      CREATE TABLE conversation_items (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        owner TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        item TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, position)
+      );
+      CREATE UNIQUE INDEX conversation_items_by_item_id ON conversation_items (conversation_id, item_id);
+
+      -- "sequence" (a rowid alias) orders prompts created in the same second as they came.
+      CREATE TABLE prompts (
+        sequence INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        name TEXT,
+        created_at INTEGER NOT NULL,
+        default_version INTEGER NOT NULL,
+        latest_version INTEGER NOT NULL
+      );
+      CREATE INDEX prompts_by_owner ON prompts (owner, created_at, sequence);
+
+      CREATE TABLE prompt_versions (
+        prompt_id TEXT NOT NULL REFERENCES prompts (id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (prompt_id, version)
+      );
+    `,
+  },
 ];
 
 /**

@@ -1,9 +1,10 @@
-import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
 import { pageFromRows, planItemPage } from '../item-page-plan.ts';
 import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, StoredResponse } from '../stores.ts';
-
-type Row = Record<string, SQLOutputValue>;
+import { readItem, readNullableText, readNumber, readText } from './sqlite-rows.ts';
+import type { ImmediateTransaction } from './sqlite-transaction.ts';
+import { immediateTransaction } from './sqlite-transaction.ts';
 
 /**
  * ResponseStore on one SQLite connection. Every statement is prepared once here; node:sqlite runs
@@ -14,11 +15,8 @@ type Row = Record<string, SQLOutputValue>;
  * A deleted response is really deleted; its items go with it (ON DELETE CASCADE).
  */
 export class SqliteResponseStore implements ResponseStore {
-  private readonly database: DatabaseSync;
+  private readonly inTransaction: ImmediateTransaction;
   private readonly statements: {
-    begin: StatementSync;
-    commit: StatementSync;
-    rollback: StatementSync;
     insertResponse: StatementSync;
     insertItem: StatementSync;
     finishResponse: StatementSync;
@@ -35,11 +33,8 @@ export class SqliteResponseStore implements ResponseStore {
   };
 
   constructor(database: DatabaseSync) {
-    this.database = database;
+    this.inTransaction = immediateTransaction(database);
     this.statements = {
-      begin: database.prepare('BEGIN IMMEDIATE'),
-      commit: database.prepare('COMMIT'),
-      rollback: database.prepare('ROLLBACK'),
       insertResponse: database.prepare(
         'INSERT INTO responses (id, owner, created_at, status, previous_response_id, response) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -161,7 +156,7 @@ export class SqliteResponseStore implements ResponseStore {
     const rows = select.all(responseId, owner, plan.lowerExclusive, plan.upperExclusive, plan.fetchCount);
     return pageFromRows(
       plan,
-      rows.map((row) => parseItem(row)),
+      rows.map((row) => readItem(row)),
     );
   }
 
@@ -171,7 +166,7 @@ export class SqliteResponseStore implements ResponseStore {
     const link: { input: StoredItem[]; output: StoredItem[] } = { input: [], output: [] };
     for (const row of rows) {
       const kind = row.kind;
-      if (kind === 'input' || kind === 'output') link[kind].push(parseItem(row));
+      if (kind === 'input' || kind === 'output') link[kind].push(readItem(row));
     }
     return link;
   }
@@ -179,7 +174,7 @@ export class SqliteResponseStore implements ResponseStore {
   /** The most recently recorded item with this id: ids are client-suppliable and may repeat. */
   async findItem(owner: string, itemId: string): Promise<StoredItem | null> {
     const row = this.statements.selectLatestItem.get(owner, itemId);
-    return row === undefined ? null : parseItem(row);
+    return row === undefined ? null : readItem(row);
   }
 
   async failInterrupted(message: string, olderThanSeconds: number): Promise<number> {
@@ -201,38 +196,4 @@ export class SqliteResponseStore implements ResponseStore {
     if (typeof position !== 'number') throw new CursorNotFoundError(param, cursor);
     return position;
   }
-
-  private inTransaction(work: () => void): void {
-    this.statements.begin.run();
-    try {
-      work();
-      this.statements.commit.run();
-    } catch (error) {
-      // The transaction may already be gone (SQLite rolls back on some errors by itself).
-      if (this.database.isTransaction) this.statements.rollback.run();
-      throw error;
-    }
-  }
-}
-
-function parseItem(row: Row): StoredItem {
-  return JSON.parse(readText(row, 'item')) as StoredItem;
-}
-
-function readText(row: Row, column: string): string {
-  const value = row[column];
-  if (typeof value !== 'string') throw new TypeError(`Column ${column} is not text.`);
-  return value;
-}
-
-function readNullableText(row: Row, column: string): string | null {
-  const value = row[column];
-  return value === null || value === undefined ? null : readText(row, column);
-}
-
-function readNumber(row: Row, column: string): number {
-  const value = row[column];
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  throw new TypeError(`Column ${column} is not a number.`);
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { describeStoreContract } from '../store-contract.ts';
+import { sqliteMigrations } from './migrations.ts';
 import { openSqliteStorage } from './sqlite-storage.ts';
 
 const directory = await mkdtemp(path.join(tmpdir(), 'riposte-sqlite-'));
@@ -34,7 +35,10 @@ void test('SQLite storage keeps a WAL journal, records its migrations and report
         .prepare('SELECT version FROM schema_migrations ORDER BY version')
         .all()
         .map((row) => row.version);
-      assert.deepEqual(versions, [1]);
+      assert.deepEqual(
+        versions,
+        sqliteMigrations.map((migration) => migration.version),
+      );
     } finally {
       database.close();
     }

@@ -1,6 +1,8 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { Storage } from '../stores.ts';
 import { migrateSqlite } from './migrations.ts';
+import { SqliteConversationStore } from './sqlite-conversation-store.ts';
+import { SqlitePromptStore } from './sqlite-prompt-store.ts';
 import { SqliteResponseStore } from './sqlite-response-store.ts';
 
 export interface SqliteStorageOptions {
@@ -27,12 +29,13 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     database.close();
     throw error;
   }
-  const responses = new SqliteResponseStore(database);
   let closed = false;
   return {
     kind: 'sqlite',
     location: options.path,
-    responses,
+    responses: new SqliteResponseStore(database),
+    conversations: new SqliteConversationStore(database),
+    prompts: new SqlitePromptStore(database),
     async close() {
       if (closed) return;
       closed = true;
