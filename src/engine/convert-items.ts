@@ -8,6 +8,9 @@ type WireItem = Record<string, unknown> & { type: string };
 /** Purpose bound into reasoning `encrypted_content`. */
 export const REASONING_PURPOSE = 'reasoning';
 
+/** Purpose bound into compaction `encrypted_content`: the summary that stands for compacted context. */
+export const COMPACTION_PURPOSE = 'compaction';
+
 export interface ConvertOptions {
   sealer: ContentSealer;
   owner: string;
@@ -23,7 +26,55 @@ export function convertItems(items: WireItem[], options: ConvertOptions, paramPr
     const modelItem = convertItem(item, options, `${paramPrefix}[${index}]`);
     if (modelItem) converted.push(modelItem);
   });
-  return converted;
+  return dropCompactedItems(converted);
+}
+
+/** Summary messages made from compaction items, so dropCompactedItems can find the latest one. */
+const compactionSummaries = new WeakSet<ModelItem>();
+
+/**
+ * What the model is given for a compaction item. A user message, not a developer one: most
+ * Chat Completions templates (Qwen, Mistral, Gemma…) refuse or misplace a system message that is
+ * not the first, and a compaction item sits in the middle of the conversation. The wording keeps
+ * the model from answering the note itself.
+ */
+export function compactionSummaryMessage(summary: string): ModelItem {
+  const message: ModelItem = {
+    type: 'message',
+    role: 'user',
+    content: [
+      {
+        type: 'text',
+        text:
+          'The earlier part of this conversation was compacted to save context. This is a summary of it, ' +
+          'covering everything up to this point. Use it as context and continue where the conversation ' +
+          'left off; do not reply to this note itself.\n\n<conversation_summary>\n' +
+          summary +
+          '\n</conversation_summary>',
+      },
+    ],
+  };
+  compactionSummaries.add(message);
+  return message;
+}
+
+export function isCompactionSummary(item: ModelItem): boolean {
+  return compactionSummaries.has(item);
+}
+
+/**
+ * The latest compaction summary stands for everything before it except the messages compaction
+ * keeps: user messages (returned verbatim by /v1/responses/compact) and system or developer
+ * instructions. Clients may leave the compacted items in their input, as OpenAI allows ("you can
+ * drop items that came before the most recent compaction item"); they are not sent twice.
+ */
+export function dropCompactedItems(items: ModelItem[]): ModelItem[] {
+  const latest = items.findLastIndex(isCompactionSummary);
+  if (latest <= 0) return items;
+  return items.filter(
+    (item, index) =>
+      index >= latest || (item.type === 'message' && item.role !== 'assistant' && !isCompactionSummary(item)),
+  );
 }
 
 function convertItem(item: WireItem, options: ConvertOptions, param: string): ModelItem | null {
@@ -62,6 +113,8 @@ function convertItem(item: WireItem, options: ConvertOptions, param: string): Mo
       };
     case 'reasoning':
       return convertReasoning(item, options, param);
+    case 'compaction':
+      return convertCompaction(item, options, param);
     default:
       // Items of built-in tools this server does not run (web_search_call, …) carry nothing a
       // model upstream here can take; they stay in the stored history but are not sent.
@@ -91,6 +144,19 @@ function convertReasoning(item: WireItem, options: ConvertOptions, param: string
     }
   }
   return texts.length > 0 ? { type: 'reasoning', text: texts.join('\n') } : null;
+}
+
+function convertCompaction(item: WireItem, options: ConvertOptions, param: string): ModelItem {
+  const sealed = item.encrypted_content;
+  const summary = typeof sealed === 'string' ? options.sealer.open(COMPACTION_PURPOSE, options.owner, sealed) : null;
+  if (summary === null) {
+    throw invalidRequest(
+      `${param}.encrypted_content`,
+      'The encrypted content of this compaction item could not be verified: it was not produced by this server for this API key, or it was altered.',
+      'invalid_encrypted_content',
+    );
+  }
+  return compactionSummaryMessage(summary);
 }
 
 function convertOutput(output: unknown, param: string): string | ModelContentPart[] {

@@ -423,7 +423,8 @@ function parsePromptCacheOptions(value: unknown, param: string): JsonObject {
 
 function parseContextManagement(value: unknown, param: string): JsonObject {
   const entry = objectValue(value, param);
-  required(entry, 'type', param, stringOf({ minLength: 1 }));
+  // "Currently only 'compaction' is supported" (the spec); another type would be silently ignored.
+  required(entry, 'type', param, enumOf(['compaction']));
   optional(entry, 'compact_threshold', param, integerIn({ min: 1000 }));
   return entry;
 }

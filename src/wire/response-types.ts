@@ -53,9 +53,16 @@ export interface ReasoningItem {
   status?: ItemStatus;
 }
 
+/** Earlier context compacted into one opaque, sealed summary (spec: CompactionBody). */
+export interface CompactionItem {
+  type: 'compaction';
+  id: string;
+  encrypted_content: string;
+}
+
 export type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 
-export type OutputItem = OutputMessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem;
+export type OutputItem = OutputMessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem | CompactionItem;
 
 export interface ResponseUsage {
   input_tokens: number;
@@ -109,6 +116,16 @@ export interface ResponseObject {
   metadata: Record<string, string>;
   conversation: { id: string } | null;
   [key: string]: unknown;
+}
+
+/** What `POST /v1/responses/compact` answers (spec: CompactResource). */
+export interface CompactedResponse {
+  id: string;
+  object: 'response.compaction';
+  created_at: number;
+  /** Every user message of the compacted context, verbatim and in order, then one compaction item. */
+  output: Array<Record<string, unknown> | CompactionItem>;
+  usage: ResponseUsage;
 }
 
 /** One Responses stream event. `sequence_number` is set by the engine as it yields. */
