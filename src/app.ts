@@ -5,6 +5,7 @@ import { methodNotAllowed, routeNotFound } from './errors/api-error.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { sendError, toApiError } from './http/errors.ts';
 import { registerCompactRoutes } from './http/routes/compact.ts';
+import { registerConversationRoutes } from './http/routes/conversations.ts';
 import { registerModelRoutes } from './http/routes/models.ts';
 import { registerResponseRoutes } from './http/routes/responses.ts';
 import type { Storage } from './storage/stores.ts';
@@ -55,6 +56,7 @@ export function createApp(dependencies: AppDependencies): FastifyInstance {
 
   app.get('/health', async () => ({ status: 'ok' }));
   registerResponseRoutes(app, dependencies);
+  registerConversationRoutes(app, dependencies);
   registerCompactRoutes(app, dependencies);
   registerModelRoutes(app, dependencies.router);
   return app;

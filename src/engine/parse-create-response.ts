@@ -164,6 +164,7 @@ const objectValue: Check<JsonObject> = (value, param) => {
 
 interface ArrayRules {
   minItems?: number;
+  maxItems?: number;
   /** What OpenAI calls the items in a type error: "an array of objects". */
   of?: string;
 }
@@ -176,6 +177,13 @@ function arrayOf<T>(check: Check<T>, rules: ArrayRules = {}): Check<T[]> {
         param,
         `Invalid '${param}': empty array. Expected an array with minimum length ${rules.minItems}, but got an empty array instead.`,
         'empty_array',
+      );
+    }
+    if (rules.maxItems !== undefined && value.length > rules.maxItems) {
+      throw invalidRequest(
+        param,
+        `Invalid '${param}': array too long. Expected an array with maximum length ${rules.maxItems}, but got an array with length ${value.length} instead.`,
+        'array_above_max_length',
       );
     }
     return value.map((entry, index) => check(entry, `${param}[${index}]`));
@@ -335,7 +343,11 @@ function parseConversation(value: unknown, param: string): string {
   return typeUnion('a string or object')(value, param);
 }
 
-function parseMetadata(value: unknown, param: string): Record<string, string> {
+/**
+ * Validates `metadata` as OpenAI does (at most 16 keys of at most 64 characters, string values of
+ * at most 512), naming `param` or `param.key` in the error.
+ */
+export function parseMetadata(value: unknown, param: string): Record<string, string> {
   const metadata = objectValue(value, param);
   const keys = Object.keys(metadata);
   if (keys.length > METADATA_MAX_PAIRS) {
@@ -451,6 +463,19 @@ function parseInput(value: unknown, param: string): InputItem[] {
     return [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: value }] }];
   if (!Array.isArray(value)) return typeUnion('a string or array of input items')(value, param);
   return value.map((item, index) => parseInputItem(item, `${param}[${index}]`));
+}
+
+/**
+ * Validates a list of input items given apart from a response — the `items` of the Conversations
+ * API — exactly as `input` items are checked, naming `param[i]…` in errors.
+ */
+export function parseInputItems(value: unknown, param: string, rules: { maxItems?: number } = {}): InputItem[] {
+  return arrayOf(parseInputItem, { ...rules, of: 'objects' })(value, param);
+}
+
+/** Validates `include` values (from a body or a query string) against the spec's IncludeEnum. */
+export function parseInclude(value: unknown, param: string): string[] {
+  return arrayOf(enumOf(INCLUDABLE))(value, param);
 }
 
 type ItemParser = (item: JsonObject, path: string) => InputItem;

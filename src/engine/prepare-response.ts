@@ -17,6 +17,8 @@ export interface PreparedResponse {
   offered: OfferedTools;
   modelItems: ModelItem[];
   storedInput: StoredItem[];
+  /** The input items a conversation gains when this response ends (referenced ones are already in it). */
+  conversationInput: StoredItem[];
   response: ResponseObject;
 }
 
@@ -46,7 +48,26 @@ export async function prepareResponse(
       modelItems.push(...convertItems([...link.input, ...link.output], convertOptions, 'previous_response_id'));
     }
   }
+  let conversationItemIds = new Set<string>();
+  if (request.conversation) {
+    const conversation = await context.conversations.get(context.owner, request.conversation);
+    if (!conversation) throw notFound('Conversation', request.conversation, 'conversation');
+    const history = await context.conversations.allItems(context.owner, request.conversation);
+    modelItems.push(...convertItems(history, convertOptions, 'conversation'));
+    conversationItemIds = new Set(history.map((item) => item.id));
+  }
   const storedInput = await resolveInput(request.input, context);
+  // This turn's input is appended to the conversation when it ends; an id the conversation
+  // already holds would make that append fail after the model ran, so refuse it now.
+  storedInput.forEach((item, index) => {
+    if (conversationItemIds.has(item.id) && request.input[index]?.type !== 'item_reference') {
+      throw invalidRequest(
+        `input[${index}].id`,
+        `Item with id '${item.id}' is already in conversation '${request.conversation}'.`,
+        'invalid_value',
+      );
+    }
+  });
   modelItems.push(...convertItems(storedInput, convertOptions, 'input'));
 
   const now = context.now ?? Date.now;
@@ -84,19 +105,19 @@ export async function prepareResponse(
     usage: null,
     user: request.user,
     metadata: request.metadata,
-    conversation: null,
+    conversation: request.conversation ? { id: request.conversation } : null,
     moderation: null,
     // prompt_cache_options is left out: the spec does not allow null there, and Riposte applies
     // no prompt-cache options it could truthfully report.
   };
-  return { route, offered, modelItems, storedInput, response };
+  const conversationInput = storedInput.filter((item) => !conversationItemIds.has(item.id));
+  return { route, offered, modelItems, storedInput, conversationInput, response };
 }
 
 /** Features other parts of Riposte will serve; until then they are refused, never ignored. */
 function refuseUnsupported(request: CreateResponseRequest): void {
   const unsupported: Array<[boolean, string]> = [
     [request.background, 'background'],
-    [request.conversation !== null, 'conversation'],
     [request.prompt !== null, 'prompt'],
     [request.contextManagement !== null, 'context_management'],
   ];

@@ -406,4 +406,101 @@ describe('runResponse', () => {
       (error: ApiError) => error.param === 'input[0].id',
     );
   });
+
+  describe('with a conversation', () => {
+    async function newConversation(items: Array<Record<string, unknown>> = []): Promise<string> {
+      const id = `conv_${randomBytes(8).toString('hex')}`;
+      await storage.conversations.create({ id, owner: 'owner-a', createdAt: 1, metadata: {} }, items as never);
+      return id;
+    }
+    const texts = async (conversation: string): Promise<string[]> =>
+      (await storage.conversations.allItems('owner-a', conversation)).map((item) => {
+        const content = item.content as Array<{ text: string }> | undefined;
+        return `${String(item.role ?? item.type)}:${content?.[0]?.text ?? ''}`;
+      });
+
+    test('the model sees the conversation, and the turn is appended when the response ends', async () => {
+      const conversation = await newConversation([
+        {
+          id: 'msg_seed',
+          type: 'message',
+          role: 'user',
+          status: 'completed',
+          content: [{ type: 'input_text', text: 'earlier' }],
+        },
+      ]);
+      const model = new ScriptedModel([textAnswer('first answer'), textAnswer('second answer')]);
+      const first = await run({ input: 'hello', conversation }, model);
+      assert.deepEqual(first.outcome.response.conversation, { id: conversation });
+      assert.deepEqual(
+        model.lastRequest!.items.map((item) => item.type === 'message' && item.role),
+        ['user', 'user'],
+      );
+      await run({ input: 'again', conversation: { id: conversation } }, model);
+      assert.deepEqual(
+        model.lastRequest!.items.map((item) =>
+          item.type === 'message' ? (item.content[0] as { text: string }).text : item.type,
+        ),
+        ['earlier', 'hello', 'first answer', 'again'],
+      );
+      assert.deepEqual(await texts(conversation), [
+        'user:earlier',
+        'user:hello',
+        'assistant:first answer',
+        'user:again',
+        'assistant:second answer',
+      ]);
+    });
+
+    test('a failed or cancelled response adds nothing to the conversation', async () => {
+      const conversation = await newConversation();
+      const failing = new ScriptedModel([
+        { error: new UpstreamError({ message: 'down', code: 'upstream_unavailable', retryable: true }) },
+      ]);
+      await run({ input: 'x', conversation }, failing);
+      const slow = new ScriptedModel([textAnswer('a long answer that takes a while')], { delayMs: 5 });
+      const generator = runResponse(
+        parseCreateResponse({ model: 'test-model', input: 'y', conversation }),
+        contextFor(slow),
+      );
+      for await (const event of generator) if (event.type === 'response.output_text.delta') break;
+      assert.deepEqual(await texts(conversation), []);
+    });
+
+    test('an unknown conversation is a 404 naming it; a repeated item id is a 400 before the model runs', async () => {
+      const model = new ScriptedModel([]);
+      await assert.rejects(
+        run({ input: 'x', conversation: 'conv_missing' }, model),
+        (error: ApiError) => error.status === 404 && error.param === 'conversation',
+      );
+      const conversation = await newConversation([
+        {
+          id: 'msg_taken',
+          type: 'message',
+          role: 'user',
+          status: 'completed',
+          content: [{ type: 'input_text', text: 'a' }],
+        },
+      ]);
+      await assert.rejects(
+        run({ input: [{ id: 'msg_taken', type: 'message', role: 'user', content: 'b' }], conversation }, model),
+        (error: ApiError) => error.status === 400 && error.param === 'input[0].id',
+      );
+      await assert.rejects(
+        run({ input: 'x', conversation }, model, { owner: 'owner-b' }),
+        (error: ApiError) => error.status === 404,
+      );
+      assert.equal(model.requests.length, 0);
+    });
+
+    test('two responses racing on one conversation each append a contiguous turn', async () => {
+      const conversation = await newConversation();
+      const model = new ScriptedModel([textAnswer('answer'), textAnswer('answer')], { delayMs: 2 });
+      await Promise.all([run({ input: 'one', conversation }, model), run({ input: 'two', conversation }, model)]);
+      const items = await texts(conversation);
+      assert.equal(items.length, 4);
+      assert.deepEqual([items[1], items[3]], ['assistant:answer', 'assistant:answer']);
+      assert.deepEqual(new Set([items[0], items[2]]), new Set(['user:one', 'user:two']));
+    });
+  });
 });

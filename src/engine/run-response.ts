@@ -74,6 +74,15 @@ export async function* runResponse(
         response.output as unknown as StoredItem[],
       );
     }
+    if (request.conversation && (status === 'completed' || status === 'incomplete')) {
+      // One atomic append of this turn's input and output: a failed or cancelled response adds
+      // nothing, and two responses racing on a conversation each add a contiguous batch.
+      const appended = await context.conversations.appendItems(context.owner, request.conversation, [
+        ...prepared.conversationInput,
+        ...(response.output as unknown as StoredItem[]),
+      ]);
+      if (!appended) context.logError?.(new Error(`conversation ${request.conversation} is gone`), 'turn not appended');
+    }
     return response;
   };
 

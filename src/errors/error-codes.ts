@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   invalid_value: 'A parameter is outside its enum, pattern or allowed set, or names an id that does not exist.',
   empty_string: 'A string that must not be empty is empty.',
   empty_array: 'An array that must not be empty is empty.',
+  array_above_max_length: 'An array has more entries than allowed (such as more than 20 conversation items).',
   string_below_min_length: 'A string is shorter than allowed.',
   string_above_max_length: 'A string is longer than allowed.',
   integer_below_min_value: 'An integer is below its minimum.',
