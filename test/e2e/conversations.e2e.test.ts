@@ -15,11 +15,17 @@ import { startTestServer, type TestServer } from './start-test-server.ts';
 let harness: TestServer;
 let client: OpenAI;
 
-before(async () => {
-  harness = await startTestServer();
-  client = new OpenAI({ baseURL: harness.baseUrl, apiKey: 'not-checked-on-loopback', maxRetries: 0 });
-});
-after(async () => harness.stop());
+/**
+ * Gives the enclosing suite its own server (suites run one after another), so upstream steps a
+ * failing test leaves queued cannot answer another suite's requests.
+ */
+function serveThisSuite(): void {
+  before(async () => {
+    harness = await startTestServer();
+    client = new OpenAI({ baseURL: harness.baseUrl, apiKey: 'not-checked-on-loopback', maxRetries: 0 });
+  });
+  after(async () => harness.stop());
+}
 
 /** What the upstream was sent as `role: content` lines, system prompt and all. */
 function upstreamTranscript(request: Record<string, unknown> | undefined): string[] {
@@ -37,6 +43,8 @@ function itemText(item: OpenAI.Conversations.ConversationItem): string {
 }
 
 describe('the official openai client on the Conversations API', () => {
+  serveThisSuite();
+
   test('create, retrieve, update and delete a conversation', async () => {
     const conversation = await client.conversations.create({
       metadata: { topic: 'e2e' },
@@ -142,6 +150,8 @@ describe('the official openai client on the Conversations API', () => {
 });
 
 describe('responses in a conversation', () => {
+  serveThisSuite();
+
   test('the second turn sees the first, and the conversation holds both turns in order', async () => {
     const conversation = await client.conversations.create();
     harness.upstream.push({ content: 'Nice to meet you, Ada.' }, { content: 'Your name is Ada.' });
@@ -196,6 +206,8 @@ describe('responses in a conversation', () => {
 });
 
 describe('the Agents SDK with OpenAIConversationsSession', () => {
+  serveThisSuite();
+
   test('holds a multi-turn chat, sending the upstream each turn exactly once', async () => {
     setTracingDisabled(true);
     setOpenAIAPI('responses');
