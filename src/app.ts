@@ -6,6 +6,7 @@ import { createAuthenticator } from './http/auth.ts';
 import { sendError, toApiError } from './http/errors.ts';
 import { registerCompactRoutes } from './http/routes/compact.ts';
 import { registerConversationRoutes } from './http/routes/conversations.ts';
+import { registerInputTokenRoutes } from './http/routes/input-tokens.ts';
 import { registerModelRoutes } from './http/routes/models.ts';
 import { registerResponseRoutes } from './http/routes/responses.ts';
 import type { Storage } from './storage/stores.ts';
@@ -56,6 +57,7 @@ export function createApp(dependencies: AppDependencies): FastifyInstance {
 
   app.get('/health', async () => ({ status: 'ok' }));
   registerResponseRoutes(app, dependencies);
+  registerInputTokenRoutes(app, dependencies);
   registerConversationRoutes(app, dependencies);
   registerCompactRoutes(app, dependencies);
   registerModelRoutes(app, dependencies.router);

@@ -257,6 +257,7 @@ describe('loadConfig: providers', () => {
         '    context_window: 32768',
         '    enforces_json_schema: false',
         '    streaming: false',
+        '    tokenize_endpoint: vllm',
         '  inline:',
         '    base_url: https://inline.example.com/v1',
         '    api_key: sk-inline-upstream',
@@ -274,6 +275,7 @@ describe('loadConfig: providers', () => {
       contextWindow: DEFAULT_CONTEXT_WINDOW,
       enforcesJsonSchema: true,
       streaming: true,
+      tokenizeEndpoint: null,
     });
     assert.deepEqual(config.providers.get('hosted'), {
       name: 'hosted',
@@ -286,6 +288,7 @@ describe('loadConfig: providers', () => {
       contextWindow: 32_768,
       enforcesJsonSchema: false,
       streaming: false,
+      tokenizeEndpoint: 'vllm',
     });
     assert.equal(config.providers.get('inline')?.apiKey, 'sk-inline-upstream');
   });
@@ -314,6 +317,7 @@ describe('loadConfig: providers', () => {
       ['    base_url: http://127.0.0.1:1/v1\n    headers: [a]\n', 'providers.x.headers'],
       ['    base_url: http://127.0.0.1:1/v1\n    headers:\n      X-Count: 5\n', 'providers.x.headers.X-Count'],
       ['    base_url: http://127.0.0.1:1/v1\n    streaming: maybe\n', 'providers.x.streaming'],
+      ['    base_url: http://127.0.0.1:1/v1\n    tokenize_endpoint: ollama\n', 'providers.x.tokenize_endpoint'],
       ['    base_url: http://127.0.0.1:1/v1\n    api_key: 12345\n', 'providers.x.api_key'],
     ];
     for (const [lines, key] of cases) assertConfigError(() => load({ config: provider(lines) }), key);
@@ -535,6 +539,7 @@ describe('ConfigModelRouter', () => {
     contextWindow,
     enforcesJsonSchema: true,
     streaming: true,
+    tokenizeEndpoint: null,
   });
   const providers = new Map([
     ['vllm', provider('vllm', 32_768)],

@@ -155,6 +155,7 @@ const PROVIDER_KEYS = new Set([
   'context_window',
   'enforces_json_schema',
   'streaming',
+  'tokenize_endpoint',
 ]);
 
 function readProvider(name: string, settings: unknown, environment: Environment, key: string): ProviderConfig {
@@ -198,7 +199,18 @@ function readProvider(name: string, settings: unknown, environment: Environment,
     ),
     enforcesJsonSchema: readBoolean(settings.enforces_json_schema ?? true, `${key}.enforces_json_schema`),
     streaming: readBoolean(settings.streaming ?? true, `${key}.streaming`),
+    tokenizeEndpoint: readTokenizeEndpoint(settings.tokenize_endpoint ?? null, `${key}.tokenize_endpoint`),
   };
+}
+
+const TOKENIZE_ENDPOINTS = ['vllm', 'llama.cpp'] as const;
+
+/** Named explicitly rather than probed: see providers/openai-chat/tokenize.ts. */
+function readTokenizeEndpoint(value: unknown, key: string): 'vllm' | 'llama.cpp' | null {
+  if (value === null) return null;
+  const endpoint = TOKENIZE_ENDPOINTS.find((candidate) => candidate === value);
+  if (endpoint === undefined) throw new ConfigError(key, `must be one of ${TOKENIZE_ENDPOINTS.join(', ')} or null`);
+  return endpoint;
 }
 
 const MODEL_KEYS = new Set(['name', 'provider', 'upstream_model', 'context_window']);

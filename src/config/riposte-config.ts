@@ -36,6 +36,8 @@ export interface ProviderConfig {
   enforcesJsonSchema: boolean;
   /** Use streaming Chat Completions calls (default) or plain ones. */
   streaming: boolean;
+  /** The upstream's tokenize endpoint for exact input token counts; null: estimate locally. */
+  tokenizeEndpoint: 'vllm' | 'llama.cpp' | null;
 }
 
 export interface ModelConfig {

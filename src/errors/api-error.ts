@@ -145,10 +145,19 @@ export function invalidJson(message: string): ApiError {
   );
 }
 
-export function contextLengthExceeded(inputTokens: number, contextWindow: number): ApiError {
+/**
+ * 400 for input that does not fit the model's context window. `reservedOutputTokens` (when Riposte
+ * itself checks, before any upstream call) is the room kept for the answer, named so that a
+ * client whose input alone is under the window understands why it was refused.
+ */
+export function contextLengthExceeded(inputTokens: number, contextWindow: number, reservedOutputTokens = 0): ApiError {
+  const requested =
+    reservedOutputTokens > 0
+      ? `${inputTokens + reservedOutputTokens} tokens requested: ${inputTokens} of input and ${reservedOutputTokens} kept for output`
+      : `${inputTokens} tokens requested`;
   return invalidRequest(
     'input',
-    `Your input exceeds the context window of this model (${inputTokens} tokens requested, ${contextWindow} available). Please adjust your input and try again.`,
+    `Your input exceeds the context window of this model (${requested}, ${contextWindow} available). Please adjust your input and try again.`,
     'context_length_exceeded',
   );
 }

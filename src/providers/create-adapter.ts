@@ -13,6 +13,7 @@ export function createAdapter(provider: ProviderConfig): ModelAdapter {
         timeoutMs: provider.timeoutMs,
         maxRetries: provider.maxRetries,
         streaming: provider.streaming,
+        tokenizeEndpoint: provider.tokenizeEndpoint,
         capabilities: { enforcesJsonSchema: provider.enforcesJsonSchema },
       });
   }

@@ -103,4 +103,11 @@ export interface ModelCapabilities {
 export interface ModelAdapter {
   readonly capabilities: ModelCapabilities;
   stream(request: ModelRequest): AsyncIterable<ModelEvent>;
+  /**
+   * The exact number of input tokens the upstream would see for `request`, from its own
+   * tokenizer and chat template. Optional: only upstreams with a tokenize endpoint have it, and
+   * it resolves to null (never throws) when the upstream cannot answer, so the caller falls back
+   * to the local estimate in engine/count-tokens.ts.
+   */
+  countTokens?(request: ModelRequest): Promise<number | null>;
 }

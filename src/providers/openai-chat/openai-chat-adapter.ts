@@ -3,6 +3,7 @@ import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { UpstreamError } from '../../errors/upstream-error.ts';
 import type { ModelAdapter, ModelCapabilities, ModelEvent, ModelRequest } from '../model-adapter.ts';
 import { convertRequest, customToolNames } from './convert-input.ts';
+import { countTokensUpstream, serverRoot, type TokenizeEndpoint } from './tokenize.ts';
 import {
   ChatCompletionEventMapper,
   mapCompletion,
@@ -36,7 +37,20 @@ export interface OpenAiChatAdapterOptions {
   capabilities?: Partial<ModelCapabilities>;
   /** Stream (SSE) or fetch the whole completion at once. Default true. */
   streaming?: boolean;
+  /**
+   * The upstream's tokenize endpoint, used by countTokens for exact input counts. Default null:
+   * none, and countTokens is absent, so the engine uses its local estimate.
+   */
+  tokenizeEndpoint?: TokenizeEndpoint | null;
+  /** How long a tokenize call may take before the local estimate is used instead. Default 10 000. */
+  tokenizeTimeoutMs?: number;
 }
+
+/**
+ * The adapter's optional ModelAdapter.countTokens, present only when a tokenize endpoint is
+ * configured, so callers can tell "no endpoint" from "endpoint failed" by its absence.
+ */
+type CountTokens = NonNullable<ModelAdapter['countTokens']>;
 
 /** A Retry-After longer than this is not waited out: the error goes to the engine instead. */
 const maximumRetryAfterSeconds = 60;
@@ -50,6 +64,7 @@ const maximumRetryDelayMs = 8000;
  */
 export class OpenAiChatAdapter implements ModelAdapter {
   readonly capabilities: ModelCapabilities;
+  readonly countTokens?: CountTokens;
   readonly #url: string;
   readonly #apiKey: string | null;
   readonly #headers: Record<string, string>;
@@ -72,6 +87,27 @@ export class OpenAiChatAdapter implements ModelAdapter {
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#streaming = options.streaming ?? true;
     this.capabilities = { enforcesJsonSchema: true, enforcesStrictTools: false, ...options.capabilities };
+    const tokenizeEndpoint = options.tokenizeEndpoint ?? null;
+    if (tokenizeEndpoint !== null) {
+      const root = serverRoot(options.baseUrl);
+      const timeoutMs = options.tokenizeTimeoutMs ?? 10_000;
+      this.countTokens = async (request) => {
+        const body = convertRequest(request, { stream: false });
+        return countTokensUpstream(
+          {
+            endpoint: tokenizeEndpoint,
+            root,
+            headers: {
+              ...(this.#apiKey === null ? {} : { authorization: `Bearer ${this.#apiKey}` }),
+              ...this.#headers,
+            },
+            fetch: this.#fetch,
+            signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]),
+          },
+          body,
+        );
+      };
+    }
   }
 
   async *stream(request: ModelRequest): AsyncGenerator<ModelEvent> {
