@@ -93,6 +93,16 @@ export class OutputBuilder {
     }
   }
 
+  /** Adds an item that is complete as it is (a compaction), with its `added` and `done` events. */
+  addCompleteItem(item: OutputItem): EventPayload[] {
+    const outputIndex = this.output.length;
+    this.output.push(item);
+    return [
+      { type: 'response.output_item.added', output_index: outputIndex, item: structuredClone(item) },
+      { type: 'response.output_item.done', output_index: outputIndex, item: structuredClone(item) },
+    ];
+  }
+
   /** Closes every open item, marking them `completed` or (cut short) `incomplete`. */
   finish(status: ItemStatus): EventPayload[] {
     return [...this.closeReasoning(status), ...this.closeMessage(status), ...this.closeToolCalls(status)];

@@ -2,7 +2,7 @@ import { invalidRequest, modelNotFound, notFound } from '../errors/api-error.ts'
 import type { ModelItem } from '../providers/model-adapter.ts';
 import type { StoredItem } from '../storage/stores.ts';
 import type { ResponseObject } from '../wire/response-types.ts';
-import { convertItems } from './convert-items.ts';
+import { convertItems, dropCompactedItems } from './convert-items.ts';
 import type { CreateResponseRequest, InputItem } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
 import { createId } from './ids.ts';
@@ -111,7 +111,8 @@ export async function prepareResponse(
     // no prompt-cache options it could truthfully report.
   };
   const conversationInput = storedInput.filter((item) => !conversationItemIds.has(item.id));
-  return { route, offered, modelItems, storedInput, conversationInput, response };
+  // Items before the latest compaction (anywhere in chain, conversation or input) are not sent twice.
+  return { route, offered, modelItems: dropCompactedItems(modelItems), storedInput, conversationInput, response };
 }
 
 /** Features other parts of Riposte will serve; until then they are refused, never ignored. */
@@ -119,7 +120,6 @@ function refuseUnsupported(request: CreateResponseRequest): void {
   const unsupported: Array<[boolean, string]> = [
     [request.background, 'background'],
     [request.prompt !== null, 'prompt'],
-    [request.contextManagement !== null, 'context_management'],
   ];
   for (const [present, param] of unsupported) {
     if (present)

@@ -407,6 +407,39 @@ describe('runResponse', () => {
     );
   });
 
+  test('automatic compaction past the threshold leads the output with a compaction item the next turn can use', async () => {
+    const model = new ScriptedModel([
+      textAnswer('Summary: the user asked about apples.'),
+      textAnswer('Apples are red.'),
+    ]);
+    const longHistory = [
+      { role: 'user', content: 'Tell me about apples.' },
+      { role: 'assistant', content: 'Apples '.repeat(1200) },
+      { role: 'user', content: 'And their colour?' },
+    ];
+    const { events, outcome } = await run(
+      { input: longHistory, context_management: [{ type: 'compaction', compact_threshold: 1000 }] },
+      model,
+    );
+    assert.equal(model.requests.length, 2, 'one summarising call, then the answer');
+    const compaction = outcome.response.output[0] as unknown as { type: string; encrypted_content: string };
+    assert.equal(compaction.type, 'compaction');
+    assert.deepEqual(
+      events.slice(2, 4).map((event) => event.type),
+      ['response.output_item.added', 'response.output_item.done'],
+    );
+    assert.equal(outcome.response.output_text, 'Apples are red.');
+    const answerRequest = model.requests[1]!;
+    assert.ok(
+      !JSON.stringify(answerRequest.items).includes('Apples Apples Apples'),
+      'the long assistant turn was compacted away',
+    );
+    assert.match(JSON.stringify(answerRequest.items), /Summary: the user asked about apples\./);
+    // As OpenAI's compaction output: the user messages verbatim, then the summary.
+    assert.match(JSON.stringify(answerRequest.items), /And their colour\?/);
+    assert.match(JSON.stringify(answerRequest.items.at(-1)), /conversation_summary/);
+  });
+
   describe('with a conversation', () => {
     async function newConversation(items: Array<Record<string, unknown>> = []): Promise<string> {
       const id = `conv_${randomBytes(8).toString('hex')}`;
@@ -416,7 +449,7 @@ describe('runResponse', () => {
     const texts = async (conversation: string): Promise<string[]> =>
       (await storage.conversations.allItems('owner-a', conversation)).map((item) => {
         const content = item.content as Array<{ text: string }> | undefined;
-        return `${String(item.role ?? item.type)}:${content?.[0]?.text ?? ''}`;
+        return `${(item.role ?? item.type) as string}:${content?.[0]?.text ?? ''}`;
       });
 
     test('the model sees the conversation, and the turn is appended when the response ends', async () => {

@@ -5,6 +5,7 @@ import type { StoredItem } from '../storage/stores.ts';
 import type { ResponseObject, ResponseStatus, StreamEvent } from '../wire/response-types.ts';
 import type { CreateResponseRequest } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
+import { maybeCompact } from './compact-items.ts';
 import { checkJsonText } from './json-schema-validator.ts';
 import type { OfferedTools } from './offered-tools.ts';
 import { OutputBuilder, type EventPayload } from './output-builder.ts';
@@ -45,7 +46,9 @@ export async function* runResponse(
     owner: context.owner,
   });
   const usage: ModelUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
+  const compactionUsage: ModelUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
   let sawUsage = false;
+  let sentItems = prepared.modelItems;
   let sequenceNumber = 0;
   let finished = false;
   const stamp = (payload: EventPayload): StreamEvent => ({ ...payload, sequence_number: sequenceNumber++ });
@@ -57,7 +60,8 @@ export async function* runResponse(
     response.output = structuredClone(builder.output);
     response.output_text = builder.outputText;
     if (status === 'completed') response.completed_at = Math.floor(now() / 1000);
-    if (!sawUsage) estimateUsage(usage, prepared.modelItems, builder);
+    if (!sawUsage) estimateUsage(usage, sentItems, builder);
+    addUsage(usage, compactionUsage);
     response.usage = {
       input_tokens: usage.inputTokens,
       input_tokens_details: { cached_tokens: usage.cachedInputTokens, cache_write_tokens: 0 },
@@ -107,7 +111,15 @@ export async function* runResponse(
     let failure: ApiError | null = null;
     let finishReason: ModelEvent & { type: 'finish' } = { type: 'finish', reason: 'stop' };
     try {
-      const attempts = modelAttempts(request, prepared, context, upstreamAbort.signal);
+      // Automatic compaction (context_management): past its threshold, the input is summarised
+      // first and the compaction item leads the output.
+      const compacted = await maybeCompact(prepared, request, context, { signal: upstreamAbort.signal });
+      if (compacted.compactionItem) {
+        for (const payload of builder.addCompleteItem(compacted.compactionItem)) yield stamp(payload);
+        addUsage(compactionUsage, compacted.usage);
+      }
+      sentItems = compacted.items;
+      const attempts = modelAttempts(request, prepared, sentItems, context, upstreamAbort.signal);
       for await (const step of attempts) {
         if (step.kind === 'usage') {
           sawUsage = true;
@@ -183,6 +195,7 @@ class OutputValidationError extends Error {}
 async function* modelAttempts(
   request: CreateResponseRequest,
   prepared: PreparedResponse,
+  modelItems: ModelItem[],
   context: EngineContext,
   signal: AbortSignal,
 ): AsyncGenerator<AttemptStep> {
@@ -190,7 +203,7 @@ async function* modelAttempts(
   const textSchema = format.type === 'json_schema' && format.strict === true ? format.schema : null;
   const maxAttempts = 1 + (context.structuredOutputRetries ?? 2);
   const baseRequest = modelRequest(request, prepared, signal);
-  let items = prepared.modelItems;
+  let items = modelItems;
   const streamed = { text: false, reasoning: false };
 
   for (let attempt = 1; ; attempt++) {
@@ -237,7 +250,7 @@ async function* modelAttempts(
         `The model's output did not conform to the required schema after ${attempt} attempts: ${violation.reason}.`,
       );
     }
-    items = [...prepared.modelItems, ...violation.feedback];
+    items = [...modelItems, ...violation.feedback];
   }
 }
 
