@@ -8,6 +8,7 @@ import { registerCompactRoutes } from './http/routes/compact.ts';
 import { registerConversationRoutes } from './http/routes/conversations.ts';
 import { registerInputTokenRoutes } from './http/routes/input-tokens.ts';
 import { registerModelRoutes } from './http/routes/models.ts';
+import { registerPromptRoutes } from './http/routes/prompts.ts';
 import { registerResponseRoutes } from './http/routes/responses.ts';
 import type { Storage } from './storage/stores.ts';
 
@@ -61,5 +62,6 @@ export function createApp(dependencies: AppDependencies): FastifyInstance {
   registerConversationRoutes(app, dependencies);
   registerCompactRoutes(app, dependencies);
   registerModelRoutes(app, dependencies.router);
+  registerPromptRoutes(app, dependencies.storage.prompts);
   return app;
 }

@@ -1,11 +1,18 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.ts';
+import { runPromptsCommand } from './prompts-command.ts';
 import { startServer } from './start-server.ts';
 
 const HELP = `Riposte — a self-hosted server for OpenAI's Responses API, on any model.
 
 Usage:
   riposte serve [options]     run the server
+  riposte prompts push FILE...
+                              create prompts from YAML/JSON files, or add a version when one
+                              changed (talks to a running server; riposte prompts --help)
+  riposte prompts pull ID [--version V] [--output FILE]
+                              write a stored prompt as a file
+  riposte prompts list        list the stored prompts
   riposte --help              show this help
 
 Options (each also settable by environment variable and config file):
@@ -23,6 +30,8 @@ Options (each also settable by environment variable and config file):
 Without API keys Riposte only listens on loopback. See docs/configuration.md.`;
 
 async function main(argv: string[]): Promise<number> {
+  // A client of a running server, with options of its own (its --api-key is the key it sends).
+  if (argv[0] === 'prompts') return runPromptsCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

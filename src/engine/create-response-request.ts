@@ -70,4 +70,11 @@ export interface CreateResponseRequest {
   promptCacheOptions?: Record<string, unknown> | null;
   /** `moderation` as given ({model, policy}), validated. Optional so hand-built requests need not set it. */
   moderation?: Record<string, unknown> | null;
+  /**
+   * The body fields the client set (present and not null) by wire name, plus `text.format` and
+   * `text.verbosity`: a stored `prompt` fills in only the others, since the defaults above hide
+   * what was left out. Absent on requests built in code: then a field counts as set when it
+   * differs from its default.
+   */
+  givenFields?: string[];
 }

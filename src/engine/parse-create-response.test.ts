@@ -75,7 +75,18 @@ describe('parseCreateResponse: the body and model', () => {
       prompt: null,
       contextManagement: null,
       moderation: null,
+      givenFields: ['model'],
     });
+  });
+
+  test('records which fields the body set, null counting as not set, text by part', () => {
+    const request = parseCreateResponse({
+      model: 'test-model',
+      temperature: null,
+      parallel_tool_calls: true,
+      text: { verbosity: 'low' },
+    });
+    assert.deepEqual(request.givenFields, ['model', 'parallel_tool_calls', 'text', 'text.verbosity']);
   });
 
   test('the body must be a JSON object', () => {

@@ -256,6 +256,72 @@ const METADATA_VALUE_MAX_LENGTH = 512;
  * naming the offending `param` for anything OpenAI would refuse.
  */
 export function parseCreateResponse(body: unknown): CreateResponseRequest {
+  return parseBody(body, 'request');
+}
+
+/**
+ * The fields a stored prompt's configuration may hold (Riposte's /v1/prompts API): what shapes
+ * the model's turn. Per-call fields (input beyond the prompt's messages, stream, store,
+ * previous_response_id, conversation, metadata…) belong to the request.
+ */
+export const PROMPT_CONFIGURATION_FIELDS = [
+  'model',
+  'instructions',
+  'input',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'text',
+  'reasoning',
+  'temperature',
+  'top_p',
+  'top_logprobs',
+  'max_output_tokens',
+  'max_tool_calls',
+  'truncation',
+  'include',
+] as const;
+
+/**
+ * Validates a prompt's configuration with the request body's rules and `param` names, so a bad
+ * prompt is refused when it is saved rather than each time it is used. Every field is optional
+ * (a prompt may leave the model to the request); unknown fields are refused, since here a typo
+ * would silently configure nothing; `input` holds messages only.
+ */
+export function parsePromptConfiguration(body: unknown): CreateResponseRequest {
+  if (!isObject(body)) throw invalidType('configuration', 'an object', body);
+  for (const key of Object.keys(body)) {
+    if (!(PROMPT_CONFIGURATION_FIELDS as readonly string[]).includes(key)) {
+      throw invalidRequest(
+        key,
+        `Unknown parameter: '${key}'. A prompt may set ${listValues(PROMPT_CONFIGURATION_FIELDS, 'and')}.`,
+        'unknown_parameter',
+      );
+    }
+  }
+  const request = parseBody(body, 'prompt');
+  request.input.forEach((item, index) => {
+    if (item.type !== 'message') throw unsupportedValue(`input[${index}].type`, item.type, ['message']);
+  });
+  return request;
+}
+
+/**
+ * The body fields the client set (present and not null), by wire name, with `text.format` and
+ * `text.verbosity` for the parts of `text`: what a stored prompt must not override.
+ */
+function givenFields(body: JsonObject): string[] {
+  const given = Object.keys(body).filter((key) => body[key] !== undefined && body[key] !== null);
+  const text = body.text;
+  if (isObject(text)) {
+    for (const key of ['format', 'verbosity']) {
+      if (text[key] !== undefined && text[key] !== null) given.push(`text.${key}`);
+    }
+  }
+  return given;
+}
+
+function parseBody(body: unknown, kind: 'request' | 'prompt'): CreateResponseRequest {
   if (!isObject(body)) {
     throw invalidRequest(
       null,
@@ -266,7 +332,7 @@ export function parseCreateResponse(body: unknown): CreateResponseRequest {
   const prompt = optional(body, 'prompt', '', parsePrompt);
   // A stored prompt may carry the model, so only then may `model` be left out or null.
   const model =
-    prompt && (body.model === undefined || body.model === null)
+    (prompt || kind === 'prompt') && (body.model === undefined || body.model === null)
       ? null
       : required(body, 'model', '', stringOf({ minLength: 1 }));
 
@@ -288,7 +354,9 @@ export function parseCreateResponse(body: unknown): CreateResponseRequest {
 
   const tools = optional(body, 'tools', '', parseTools) ?? [];
   const toolChoice = optional(body, 'tool_choice', '', parseToolChoice) ?? 'auto';
-  checkToolChoiceAgainstTools(toolChoice, tools);
+  // With a stored prompt the choice may name one of the prompt's tools: applyPrompt checks the
+  // pair once the prompt's tools are in.
+  if (!prompt) checkToolChoiceAgainstTools(toolChoice, tools);
 
   return {
     model,
@@ -328,6 +396,7 @@ export function parseCreateResponse(body: unknown): CreateResponseRequest {
       arrayOf(parseContextManagement, { minItems: 1, of: 'objects' }),
     ),
     moderation: optional(body, 'moderation', '', parseModeration),
+    givenFields: givenFields(body),
   };
 }
 
@@ -897,7 +966,7 @@ function parseAllowedTool(value: unknown, param: string): JsonObject {
 }
 
 /** A choice that names a tool must name one in `tools`. */
-function checkToolChoiceAgainstTools(toolChoice: ToolChoice, tools: RequestTool[]): void {
+export function checkToolChoiceAgainstTools(toolChoice: ToolChoice, tools: RequestTool[]): void {
   if (typeof toolChoice === 'string' || toolChoice.type === 'allowed_tools') return;
   const choice = toolChoice as JsonObject & { type: string };
   let found: boolean;

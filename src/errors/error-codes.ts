@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   decimal_above_max_value: 'A number is above its maximum.',
   object_above_max_properties: 'An object (such as metadata) has too many keys.',
   property_name_above_max_length: 'A key (such as a metadata key) is too long.',
+  unknown_parameter:
+    'A field this endpoint does not take (in a prompt configuration), or a prompt variable the prompt does not use.',
   mutually_exclusive_parameters: 'Two parameters that cannot be used together were both given.',
   invalid_json_schema: 'text.format.schema breaks the Structured Outputs strict-mode rules.',
   invalid_function_parameters: "A strict function tool's parameters break the strict-mode rules.",
