@@ -59,8 +59,8 @@ export function createApp(dependencies: AppDependencies): FastifyInstance {
   app.get('/health', async () => ({ status: 'ok' }));
   registerResponseRoutes(app, dependencies);
   registerInputTokenRoutes(app, dependencies);
-  registerConversationRoutes(app, dependencies);
   registerCompactRoutes(app, dependencies);
+  registerConversationRoutes(app, dependencies);
   registerModelRoutes(app, dependencies.router);
   registerPromptRoutes(app, dependencies.storage.prompts);
   return app;

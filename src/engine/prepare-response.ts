@@ -2,10 +2,13 @@ import { invalidRequest, modelNotFound, notFound } from '../errors/api-error.ts'
 import type { ModelItem } from '../providers/model-adapter.ts';
 import type { StoredItem } from '../storage/stores.ts';
 import type { ResponseObject } from '../wire/response-types.ts';
+import { promptEcho } from './apply-prompt.ts';
 import { convertItems, dropCompactedItems } from './convert-items.ts';
-import type { CreateResponseRequest, InputItem } from './create-response-request.ts';
+import type { CreateResponseRequest } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
+import { fitContext } from './fit-context.ts';
 import { createId } from './ids.ts';
+import { toStoredItems } from './stored-items.ts';
 import type { ModelRoute } from './model-router.ts';
 import { offerTools, type OfferedTools } from './offered-tools.ts';
 
@@ -24,11 +27,13 @@ export interface PreparedResponse {
 
 /**
  * Everything that can fail because of the request, done before the first event: routing, tools,
- * the previous_response_id chain, item references. Throws ApiErrors; stores nothing.
+ * the previous_response_id chain, item references, fitting the context window (unless
+ * `fitToContext` is false, for counting). Throws ApiErrors; stores nothing.
  */
 export async function prepareResponse(
   request: CreateResponseRequest,
   context: EngineContext,
+  options: { fitToContext?: boolean } = {},
 ): Promise<PreparedResponse> {
   refuseUnsupported(request);
   const model = request.model as string;
@@ -56,7 +61,11 @@ export async function prepareResponse(
     modelItems.push(...convertItems(history, convertOptions, 'conversation'));
     conversationItemIds = new Set(history.map((item) => item.id));
   }
-  const storedInput = await resolveInput(request.input, context);
+  const storedInput = await toStoredItems(
+    request.input,
+    (id) => context.responses.findItem(context.owner, id),
+    'input',
+  );
   // This turn's input is appended to the conversation when it ends; an id the conversation
   // already holds would make that append fail after the model ran, so refuse it now.
   storedInput.forEach((item, index) => {
@@ -88,7 +97,7 @@ export async function prepareResponse(
     output_text: '',
     parallel_tool_calls: request.parallelToolCalls,
     previous_response_id: request.previousResponseId,
-    prompt: null,
+    prompt: promptEcho(request),
     prompt_cache_key: request.promptCacheKey,
     prompt_cache_retention: request.promptCacheRetention,
     reasoning: request.reasoning ?? { effort: null, summary: null },
@@ -112,15 +121,26 @@ export async function prepareResponse(
   };
   const conversationInput = storedInput.filter((item) => !conversationItemIds.has(item.id));
   // Items before the latest compaction (anywhere in chain, conversation or input) are not sent twice.
-  return { route, offered, modelItems: dropCompactedItems(modelItems), storedInput, conversationInput, response };
+  // Then the input must fit the context window: truncated ("auto") or refused ("disabled") here,
+  // before any upstream call.
+  const uncompacted = dropCompactedItems(modelItems);
+  const fitted =
+    options.fitToContext === false
+      ? uncompacted
+      : (
+          await fitContext(uncompacted, route, {
+            truncation: request.truncation,
+            maxOutputTokens: request.maxOutputTokens,
+            tools: request.toolChoice === 'none' ? [] : offered.tools.map((tool) => tool.tool),
+            signal: context.signal,
+          })
+        ).items;
+  return { route, offered, modelItems: fitted, storedInput, conversationInput, response };
 }
 
 /** Features other parts of Riposte will serve; until then they are refused, never ignored. */
 function refuseUnsupported(request: CreateResponseRequest): void {
-  const unsupported: Array<[boolean, string]> = [
-    [request.background, 'background'],
-    [request.prompt !== null, 'prompt'],
-  ];
+  const unsupported: Array<[boolean, string]> = [[request.background, 'background']];
   for (const [present, param] of unsupported) {
     if (present)
       throw invalidRequest(param, `'${param}' is not supported by this server yet.`, 'unsupported_parameter');
@@ -151,57 +171,4 @@ async function loadChain(
       : null;
   }
   return links.reverse();
-}
-
-const ID_PREFIX_BY_TYPE: Record<string, string> = {
-  message: 'msg',
-  function_call: 'fc',
-  function_call_output: 'fco',
-  custom_tool_call: 'ctc',
-  custom_tool_call_output: 'ctco',
-  reasoning: 'rs',
-};
-
-/** Tool call items and their outputs, which the spec's ItemResource lists with a `status`. */
-const TOOL_ITEM_TYPES = new Set([
-  'function_call',
-  'function_call_output',
-  'custom_tool_call',
-  'custom_tool_call_output',
-]);
-
-/** Input items as they are stored and listed: item references resolved, every item with an id. */
-async function resolveInput(input: InputItem[], context: EngineContext): Promise<StoredItem[]> {
-  const resolved: StoredItem[] = [];
-  for (const [index, item] of input.entries()) {
-    if (item.type === 'item_reference') {
-      const id = item.id as string;
-      const found = await context.responses.findItem(context.owner, id);
-      if (!found) throw invalidRequest(`input[${index}].id`, `Item with id '${id}' not found.`, 'invalid_value');
-      resolved.push(found);
-      continue;
-    }
-    const stored = { ...item } as StoredItem;
-    if (typeof stored.id !== 'string' || stored.id === '') {
-      stored.id = createId((ID_PREFIX_BY_TYPE[item.type] ?? 'item') as 'item');
-    }
-    if (stored.type === 'message') normaliseStoredMessage(stored);
-    else if (TOOL_ITEM_TYPES.has(stored.type)) stored.status ??= 'completed';
-    resolved.push(stored);
-  }
-  return resolved;
-}
-
-/**
- * Listed input messages have a status, and assistant ones are output messages whose text parts
- * carry `annotations` and `logprobs`, as the spec's ItemResource requires.
- */
-function normaliseStoredMessage(message: StoredItem): void {
-  message.status ??= 'completed';
-  if (message.role !== 'assistant' || !Array.isArray(message.content)) return;
-  message.content = (message.content as Array<Record<string, unknown>>).map((part) =>
-    part.type === 'output_text'
-      ? { ...part, annotations: part.annotations ?? [], logprobs: part.logprobs ?? [] }
-      : part,
-  );
 }

@@ -440,6 +440,33 @@ describe('runResponse', () => {
     assert.match(JSON.stringify(answerRequest.items.at(-1)), /conversation_summary/);
   });
 
+  test('the context window: "disabled" refuses input just above it before calling the model, "auto" drops the oldest turns', async () => {
+    const model = new ScriptedModel([textAnswer('fits'), textAnswer('fits')]);
+    const router = new StaticModelRouter({ 'test-model': model }, { contextWindow: 1000 });
+    const turns = (count: number): Array<Record<string, unknown>> => [
+      ...Array.from({ length: count }, (_unused, index) => [
+        { role: 'user', content: `question ${index} ${'word '.repeat(40)}` },
+        { role: 'assistant', content: `answer ${index} ${'word '.repeat(40)}` },
+      ]).flat(),
+      { role: 'user', content: 'the latest question' },
+    ];
+    // The budget is the window less the output reserve (max_output_tokens here): 1000 − 100.
+    const below = await run({ input: turns(8), max_output_tokens: 100 }, model, { router });
+    assert.equal(below.outcome.response.status, 'completed', 'just below the window');
+    await assert.rejects(run({ input: turns(12), max_output_tokens: 100 }, model, { router }), (error: ApiError) => {
+      assert.equal(error.code, 'context_length_exceeded');
+      assert.equal(error.param, 'input');
+      return true;
+    });
+    assert.equal(model.requests.length, 1, 'nothing was sent upstream for the refused request');
+    const truncated = await run({ input: turns(12), max_output_tokens: 100, truncation: 'auto' }, model, { router });
+    assert.equal(truncated.outcome.response.status, 'completed');
+    const sent = model.lastRequest!.items;
+    assert.ok(sent.length < 25, `oldest turns dropped (${sent.length} items sent)`);
+    assert.match(JSON.stringify(sent.at(-1)), /the latest question/);
+    assert.equal((sent[0] as { role?: string }).role, 'user', 'what is kept starts with a user turn');
+  });
+
   describe('with a conversation', () => {
     async function newConversation(items: Array<Record<string, unknown>> = []): Promise<string> {
       const id = `conv_${randomBytes(8).toString('hex')}`;

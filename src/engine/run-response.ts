@@ -5,6 +5,7 @@ import type { StoredItem } from '../storage/stores.ts';
 import type { ResponseObject, ResponseStatus, StreamEvent } from '../wire/response-types.ts';
 import type { CreateResponseRequest } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
+import { applyPrompt } from './apply-prompt.ts';
 import { maybeCompact } from './compact-items.ts';
 import { checkJsonText } from './json-schema-validator.ts';
 import type { OfferedTools } from './offered-tools.ts';
@@ -28,9 +29,11 @@ export interface RunOutcome {
  * case the stored response says `cancelled`.
  */
 export async function* runResponse(
-  request: CreateResponseRequest,
+  given: CreateResponseRequest,
   context: EngineContext,
 ): AsyncGenerator<StreamEvent, RunOutcome> {
+  // A stored prompt's configuration applies first: everything after reads the merged request.
+  const request = await applyPrompt(given, context.prompts, context.owner);
   const prepared = await prepareResponse(request, context);
   const now = context.now ?? Date.now;
   const response = prepared.response;

@@ -57,9 +57,8 @@ function sentMessages(): string[] {
  * /v1/responses refuses it: these tests run as todo, reported but not failing the suite. Remove
  * this once it is wired.
  */
-const UNTIL_PROMPT_IS_WIRED = { todo: 'POST /v1/responses does not apply prompt yet' };
 
-describe('prompt: {id, version, variables} with the official openai client', UNTIL_PROMPT_IS_WIRED, () => {
+describe('prompt: {id, version, variables} with the official openai client', () => {
   test('the stored configuration applies, variables substituted, and the Response echoes the prompt', async () => {
     const prompt = await savePrompt({
       name: 'city-guide',
@@ -186,7 +185,7 @@ describe('riposte prompts push / pull / list', () => {
     assert.match(listed.stdout, new RegExp(`${id} +cli-triage +2 +2 +prompt-model`));
   });
 
-  test('a pushed prompt is usable straight away', UNTIL_PROMPT_IS_WIRED, async () => {
+  test('a pushed prompt is usable straight away', async () => {
     const file = join(workDirectory, 'usable.yaml');
     writeFileSync(file, 'name: cli-usable\nmodel: prompt-model\ninstructions: Sort {{ticket}} by impact.\n');
     const pushed = await runPrompts('push', file);

@@ -68,7 +68,8 @@ export function registerInputTokenRoutes(app: FastifyInstance, dependencies: App
       signal: abort.signal,
       logError: (error, message) => request.log.error({ err: error }, message),
     };
-    const prepared = await prepareResponse(parsed, context);
+    // Counting is useful even for input that would not fit, so prepare without the context check.
+    const prepared = await prepareResponse(parsed, context, { fitToContext: false });
     // The tools exactly as a response would offer them: none at all under tool_choice "none".
     const tools = parsed.toolChoice === 'none' ? [] : prepared.offered.tools.map((tool) => tool.tool);
     const items =

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, invalidRequest, notFound } from '../../errors/api-error.ts';
-import { REASONING_PURPOSE } from '../../engine/convert-items.ts';
 import { parseCreateResponse } from '../../engine/parse-create-response.ts';
+import { withSealedReasoning } from '../../engine/stored-items.ts';
 import { collectResponse, runResponse, type EngineContext } from '../../engine/run-response.ts';
 import { CursorNotFoundError } from '../../storage/cursor-not-found-error.ts';
 import type { StreamEvent } from '../../wire/response-types.ts';
@@ -58,8 +58,9 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
     const stored = await storage.responses.get(request.owner, request.params.id);
     if (!stored) throw notFound('Response', request.params.id);
     const include = readIncludeQuery(query);
-    if (include.includes('reasoning.encrypted_content')) sealReasoning(stored.response, dependencies, request.owner);
-    return reply.send(stored.response);
+    if (!include.includes('reasoning.encrypted_content')) return reply.send(stored.response);
+    const output = stored.response.output as Array<Record<string, unknown>>;
+    return reply.send({ ...stored.response, output: withSealedReasoning(output, dependencies.sealer, request.owner) });
   });
 
   app.delete<IdParams>('/v1/responses/:id', async (request, reply) => {
@@ -122,18 +123,5 @@ async function streamEvents(
     }
   } finally {
     if (!reply.raw.writableEnded) reply.raw.end();
-  }
-}
-
-/** Adds `encrypted_content` to reasoning items of a stored response when `include` asks for it. */
-function sealReasoning(response: Record<string, unknown>, dependencies: AppDependencies, owner: string): void {
-  for (const item of (response.output as Array<Record<string, unknown>> | undefined) ?? []) {
-    if (item.type !== 'reasoning' || typeof item.encrypted_content === 'string') continue;
-    const texts = ((item.content ?? item.summary) as Array<{ text: string }> | undefined) ?? [];
-    item.encrypted_content = dependencies.sealer.seal(
-      REASONING_PURPOSE,
-      owner,
-      texts.map((part) => part.text).join('\n'),
-    );
   }
 }
