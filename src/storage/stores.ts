@@ -66,7 +66,8 @@ export interface ResponseStore {
   findItem(owner: string, itemId: string): Promise<StoredItem | null>;
   /**
    * Ends every response left `in_progress` or `queued` by a process that died, so nothing stays
-   * in progress for ever. Returns how many it ended.
+   * in progress for ever. Returns how many it ended. Background responses (those with a saved
+   * request) are skipped: the job runner recovers them (BackgroundStore.listUnfinished).
    */
   failInterrupted(message: string, olderThanSeconds: number): Promise<number>;
 }
@@ -79,6 +80,7 @@ export interface Storage {
   readonly responses: ResponseStore;
   readonly conversations: ConversationStore;
   readonly prompts: PromptStore;
+  readonly background: BackgroundStore;
   close(): Promise<void>;
 }
 
@@ -163,4 +165,42 @@ export interface PromptStore {
   /** Makes `version` the default; null when the prompt or version is absent. */
   setDefaultVersion(owner: string, id: string, version: string): Promise<StoredPrompt | null>;
   delete(owner: string, id: string): Promise<boolean>;
+}
+
+/** One stored stream event of a background response. */
+export interface StoredEvent {
+  sequenceNumber: number;
+  event: Record<string, unknown>;
+}
+
+/**
+ * What background mode keeps beside the response itself: the request to run (so a restart can
+ * run it), the event log clients replay (`GET /v1/responses/{id}?stream=true&starting_after=N`),
+ * and cancellation requests.
+ */
+export interface BackgroundStore {
+  /**
+   * Records the validated request of a queued background response. Fails when the response is
+   * absent or another owner's (create it first), or already has a request.
+   */
+  saveRequest(owner: string, responseId: string, request: Record<string, unknown>): Promise<void>;
+  getRequest(owner: string, responseId: string): Promise<Record<string, unknown> | null>;
+  /**
+   * Appends events (sequence numbers increasing), all or none; an existing sequence number, or a
+   * response without a saved request, is an error.
+   */
+  appendEvents(responseId: string, events: StoredEvent[]): Promise<void>;
+  /** Events after `afterSequence` (-1 for all), in order, at most `limit`. */
+  readEvents(responseId: string, afterSequence: number, limit: number): Promise<StoredEvent[]>;
+  /** Marks a cancel request; false when there is no such background response for this owner. */
+  requestCancel(owner: string, responseId: string): Promise<boolean>;
+  isCancelRequested(responseId: string): Promise<boolean>;
+  /** Background responses left queued or in progress (after a crash), oldest first. */
+  listUnfinished(): Promise<Array<{ responseId: string; owner: string; status: 'queued' | 'in_progress' }>>;
+  /**
+   * Deletes events and requests of background responses that ended more than `olderThanSeconds`
+   * ago — their response row has a final status, and their last event (or, with none, the saved
+   * request) is that old. The response rows stay. Returns how many requests it deleted.
+   */
+  prune(olderThanSeconds: number): Promise<number>;
 }

@@ -102,6 +102,36 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'background requests and their events',
+    // Request and events are JSON text, as migration 2 made documents.
+    sql: `
+      -- A background response's request, kept so a restarted replica can run it again. Deleting
+      -- the response deletes it, and its events with it. "sequence" orders responses created in
+      -- the same second for listUnfinished. last_event_at starts at created_at and moves with
+      -- every appendEvents: the terminal event is the last one a worker appends, so it tells
+      -- prune when the response ended without reading the document.
+      CREATE TABLE background_requests (
+        response_id text PRIMARY KEY REFERENCES responses (id) ON DELETE CASCADE,
+        sequence bigint GENERATED ALWAYS AS IDENTITY,
+        owner text NOT NULL,
+        request text NOT NULL,
+        created_at bigint NOT NULL,
+        last_event_at bigint NOT NULL,
+        cancel_requested boolean NOT NULL DEFAULT false
+      );
+      CREATE INDEX background_requests_by_last_event ON background_requests (last_event_at);
+
+      -- The stream events clients replay; a repeated sequence number is a primary-key error.
+      CREATE TABLE background_events (
+        response_id text NOT NULL REFERENCES background_requests (response_id) ON DELETE CASCADE,
+        sequence integer NOT NULL,
+        event text NOT NULL,
+        PRIMARY KEY (response_id, sequence)
+      );
+    `,
+  },
 ];
 
 /**

@@ -92,11 +92,12 @@ const statements = {
   },
   // failInterrupted edits the documents in JavaScript, in a transaction holding these rows; a row
   // that another transaction changes meanwhile is read again once it commits, and drops out if
-  // it has ended.
+  // it has ended. A background response is left to the job runner, which runs it again.
   selectRunning: {
     name: 'riposte_responses_select_interrupted',
     text: `SELECT id, response FROM responses
            WHERE status IN ('queued', 'in_progress') AND created_at < $1
+             AND NOT EXISTS (SELECT 1 FROM background_requests WHERE response_id = responses.id)
            FOR UPDATE`,
   },
   failRunning: {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Storage } from '../stores.ts';
 import { migratePostgres } from './migrations.ts';
+import { PostgresBackgroundStore } from './postgres-background-store.ts';
 import { PostgresConversationStore } from './postgres-conversation-store.ts';
 import { PostgresPromptStore } from './postgres-prompt-store.ts';
 import { PostgresResponseStore } from './postgres-response-store.ts';
@@ -43,6 +44,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     responses: new PostgresResponseStore(pool),
     conversations: new PostgresConversationStore(pool),
     prompts: new PostgresPromptStore(pool),
+    background: new PostgresBackgroundStore(pool),
     async close() {
       if (closed) return;
       closed = true;

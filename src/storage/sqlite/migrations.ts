@@ -85,6 +85,35 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'background requests and their events',
+    sql: `
+      -- A background response's request, kept so a restarted process can run it again. Deleting
+      -- the response deletes it, and its events with it. "sequence" (a rowid alias) orders
+      -- responses created in the same second for listUnfinished. last_event_at starts at
+      -- created_at and moves with every appendEvents: the terminal event is the last one a
+      -- worker appends, so it tells prune when the response ended without reading the document.
+      CREATE TABLE background_requests (
+        sequence INTEGER PRIMARY KEY,
+        response_id TEXT NOT NULL UNIQUE REFERENCES responses (id) ON DELETE CASCADE,
+        owner TEXT NOT NULL,
+        request TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_event_at INTEGER NOT NULL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1))
+      );
+      CREATE INDEX background_requests_by_last_event ON background_requests (last_event_at);
+
+      -- The stream events clients replay; a repeated sequence number is a primary-key error.
+      CREATE TABLE background_events (
+        response_id TEXT NOT NULL REFERENCES background_requests (response_id) ON DELETE CASCADE,
+        sequence INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        PRIMARY KEY (response_id, sequence)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /**

@@ -77,10 +77,12 @@ export class SqliteResponseStore implements ResponseStore {
       selectLatestItem: database.prepare(
         'SELECT item FROM response_items WHERE owner = ? AND item_id = ? ORDER BY sequence DESC LIMIT 1',
       ),
+      // A background response is left to the job runner, which runs it again.
       failRunning: database.prepare(
         `UPDATE responses
          SET status = 'failed', response = json_set(response, '$.status', 'failed', '$.error', json(?))
-         WHERE status IN ('queued', 'in_progress') AND created_at < ?`,
+         WHERE status IN ('queued', 'in_progress') AND created_at < ?
+           AND NOT EXISTS (SELECT 1 FROM background_requests WHERE response_id = responses.id)`,
       ),
     };
   }

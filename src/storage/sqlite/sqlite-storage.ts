@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { Storage } from '../stores.ts';
 import { migrateSqlite } from './migrations.ts';
+import { SqliteBackgroundStore } from './sqlite-background-store.ts';
 import { SqliteConversationStore } from './sqlite-conversation-store.ts';
 import { SqlitePromptStore } from './sqlite-prompt-store.ts';
 import { SqliteResponseStore } from './sqlite-response-store.ts';
@@ -36,6 +37,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     responses: new SqliteResponseStore(database),
     conversations: new SqliteConversationStore(database),
     prompts: new SqlitePromptStore(database),
+    background: new SqliteBackgroundStore(database),
     async close() {
       if (closed) return;
       closed = true;
