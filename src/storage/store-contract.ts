@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { describeBackgroundStoreContract } from './background-store-contract.ts';
 import { describeConversationStoreContract } from './conversation-store-contract.ts';
 import { CursorNotFoundError } from './cursor-not-found-error.ts';
 import { describePromptStoreContract } from './prompt-store-contract.ts';
-import { assistantMessage, firstPage, messageItem, newOwner } from './store-contract-fixtures.ts';
-import type { PageRequest, ResponseStatus, Storage, StoredItem, StoredResponse } from './stores.ts';
+import { assistantMessage, firstPage, messageItem, newOwner, newResponse } from './store-contract-fixtures.ts';
+import type { PageRequest, Storage, StoredItem } from './stores.ts';
 
 /**
  * The one contract every Storage implementation passes (DESIGN.md: one suite, every dialect).
@@ -570,40 +570,8 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
     // After the reopening above, so they also run on a storage that migrated a second time.
     describeConversationStoreContract(() => storage);
     describePromptStoreContract(() => storage);
+    describeBackgroundStoreContract(() => storage);
   });
-}
-
-function newResponse(
-  owner: string,
-  overrides: {
-    status?: ResponseStatus;
-    createdAt?: number;
-    previousResponseId?: string | null;
-    response?: Record<string, unknown>;
-  } = {},
-): StoredResponse {
-  const id = `resp_${randomUUID().replaceAll('-', '')}`;
-  const createdAt = overrides.createdAt ?? Math.floor(Date.now() / 1000);
-  const status = overrides.status ?? 'completed';
-  const previousResponseId = overrides.previousResponseId ?? null;
-  return {
-    id,
-    owner,
-    createdAt,
-    status,
-    previousResponseId,
-    response: {
-      id,
-      object: 'response',
-      created_at: createdAt,
-      status,
-      error: null,
-      model: 'scripted',
-      output: [],
-      previous_response_id: previousResponseId,
-      ...overrides.response,
-    },
-  };
 }
 
 function functionCallOutput(id: string, callId: string): StoredItem {
