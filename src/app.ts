@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { BackgroundDependencies } from './engine/background-responses.ts';
 import type { ModelRouter } from './engine/model-router.ts';
 import type { ContentSealer } from './engine/sealed-content.ts';
 import { methodNotAllowed, routeNotFound } from './errors/api-error.ts';
@@ -15,6 +16,8 @@ import type { Storage } from './storage/stores.ts';
 /** Everything the HTTP app needs, built by main.ts (or by a test). */
 export interface AppDependencies {
   storage: Storage;
+  /** Background mode: the store's background part, the job queue and the event bus. */
+  background: BackgroundDependencies;
   router: ModelRouter;
   sealer: ContentSealer;
   /** SHA-256 of each accepted API key → its project. Empty: no auth (loopback only). */

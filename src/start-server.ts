@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from './app.ts';
+import { createApp, type AppDependencies } from './app.ts';
+import { startBackgroundWorker } from './background-worker.ts';
+import { recoverBackgroundResponses } from './engine/background-responses.ts';
+import { openJobs, type Jobs } from './jobs/open-jobs.ts';
 import { ConfigModelRouter } from './config/config-model-router.ts';
 import type { RiposteConfig } from './config/riposte-config.ts';
 import { ConfigError } from './config/load-config.ts';
@@ -40,6 +43,7 @@ export async function startServer(
   }
   mkdirSync(config.dataDirectory, { recursive: true });
   const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDirectory: config.dataDirectory });
+  let jobs: Jobs | null = null;
   try {
     // A response that was in progress when a previous SQLite process died can never finish now.
     // On PostgreSQL another replica may still be running it, so only long-stale ones are ended.
@@ -48,7 +52,8 @@ export async function startServer(
       storage.kind === 'sqlite' ? 0 : 6 * 3600,
     );
     const router = new ConfigModelRouter(config.models, config.providers, createAdapter);
-    const app = createApp({
+    jobs = await openJobs({ databaseUrl: config.databaseUrl });
+    const dependencies: AppDependencies = {
       storage,
       router,
       sealer: new ContentSealer(config.encryptionKey ?? loadOrCreateKey(config.dataDirectory)),
@@ -56,7 +61,27 @@ export async function startServer(
       bodyLimitBytes: config.bodyLimitBytes,
       structuredOutputRetries: config.structuredOutputRetries,
       logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+      background: { background: storage.background, queue: jobs.queue, bus: jobs.bus },
+    };
+    const app = createApp(dependencies);
+    if (storage.kind === 'sqlite') {
+      // One process owns the SQLite file, so whatever it left queued runs again and whatever it
+      // left running was interrupted. (On PostgreSQL the queue keeps queued jobs, and a job whose
+      // worker died is handed to another replica, which ends it as interrupted.)
+      await recoverBackgroundResponses({ responses: storage.responses }, dependencies.background, { requeue: true });
+    }
+    await startBackgroundWorker(dependencies, {
+      concurrency: config.backgroundConcurrency,
+      logError: (error, message) => app.log.error({ err: error }, message),
     });
+    const prune = (): void => {
+      storage.background
+        .prune(config.backgroundRetentionSeconds)
+        .catch((error: unknown) => app.log.error({ err: error }, 'prune failed'));
+    };
+    prune();
+    const pruneTimer = setInterval(prune, 3600_000);
+    pruneTimer.unref();
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -75,11 +100,16 @@ export async function startServer(
       baseUrl,
       port,
       close: async () => {
+        clearInterval(pruneTimer);
+        // Stop taking jobs; running ones get the grace period, then end as interrupted.
+        await dependencies.background.queue.stop(config.shutdownGraceMs);
         await app.close();
+        await jobs?.close();
         await storage.close();
       },
     };
   } catch (error) {
+    await jobs?.close();
     await storage.close();
     throw error;
   }

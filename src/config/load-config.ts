@@ -45,6 +45,9 @@ const KNOWN_TOP_LEVEL_KEYS = new Set([
   'models',
   'encryption_key',
   'structured_output_retries',
+  'background_concurrency',
+  'background_retention_seconds',
+  'shutdown_grace_ms',
   'log_level',
 ]);
 
@@ -109,6 +112,14 @@ export function loadConfig(flags: ConfigFlags, environment: Environment = proces
     models,
     encryptionKey: encryptionKeyText === undefined ? null : readEncryptionKey(encryptionKeyText),
     structuredOutputRetries: readInteger(file.structured_output_retries ?? 2, 'structured_output_retries', 0, 10),
+    backgroundConcurrency: readInteger(file.background_concurrency ?? 8, 'background_concurrency', 1, 1000),
+    backgroundRetentionSeconds: readInteger(
+      file.background_retention_seconds ?? 7 * 24 * 3600,
+      'background_retention_seconds',
+      60,
+      10 * 365 * 24 * 3600,
+    ),
+    shutdownGraceMs: readInteger(file.shutdown_grace_ms ?? 10_000, 'shutdown_grace_ms', 0, 3_600_000),
     logLevel: logLevel as RiposteConfig['logLevel'],
   };
 }

@@ -13,6 +13,12 @@ export interface RiposteConfig {
   /** 32-byte key for encrypted_content; generated into the data dir when not configured. */
   encryptionKey: Buffer | null;
   structuredOutputRetries: number;
+  /** Background responses one process runs at once. */
+  backgroundConcurrency: number;
+  /** How long the event logs and requests of finished background responses are kept. */
+  backgroundRetentionSeconds: number;
+  /** On SIGTERM, how long running background responses may take before they are interrupted. */
+  shutdownGraceMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 

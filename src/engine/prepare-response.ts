@@ -33,9 +33,8 @@ export interface PreparedResponse {
 export async function prepareResponse(
   request: CreateResponseRequest,
   context: EngineContext,
-  options: { fitToContext?: boolean } = {},
+  options: { fitToContext?: boolean; identity?: { responseId: string; createdAt: number } | undefined } = {},
 ): Promise<PreparedResponse> {
-  refuseUnsupported(request);
   const model = request.model as string;
   const route = context.router.resolve(model);
   if (!route) throw modelNotFound(model);
@@ -81,9 +80,9 @@ export async function prepareResponse(
 
   const now = context.now ?? Date.now;
   const response: ResponseObject = {
-    id: createId('resp'),
+    id: options.identity?.responseId ?? createId('resp'),
     object: 'response',
-    created_at: Math.floor(now() / 1000),
+    created_at: options.identity?.createdAt ?? Math.floor(now() / 1000),
     status: 'in_progress',
     background: request.background,
     completed_at: null,
@@ -136,15 +135,6 @@ export async function prepareResponse(
           })
         ).items;
   return { route, offered, modelItems: fitted, storedInput, conversationInput, response };
-}
-
-/** Features other parts of Riposte will serve; until then they are refused, never ignored. */
-function refuseUnsupported(request: CreateResponseRequest): void {
-  const unsupported: Array<[boolean, string]> = [[request.background, 'background']];
-  for (const [present, param] of unsupported) {
-    if (present)
-      throw invalidRequest(param, `'${param}' is not supported by this server yet.`, 'unsupported_parameter');
-  }
 }
 
 /** The earlier turns of a `previous_response_id` chain, oldest first. */

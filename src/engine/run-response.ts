@@ -14,6 +14,27 @@ import { prepareResponse, type PreparedResponse } from './prepare-response.ts';
 
 export type { EngineContext } from './engine-context.ts';
 
+/** How to run a background response that was accepted (and stored as queued) earlier. */
+export interface RunOptions {
+  queued?: {
+    responseId: string;
+    createdAt: number;
+    /** The events written when it was accepted (response.created, response.queued) come first. */
+    firstSequenceNumber: number;
+  };
+}
+
+/**
+ * The abort reason that ends a response as `failed` (its message saying why) rather than
+ * `cancelled`: the server is shutting down, or restarted while the response ran.
+ */
+export class ResponseInterruption extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResponseInterruption';
+  }
+}
+
 /** How a run ended: the final Response, and the error a non-streaming client should get, if any. */
 export interface RunOutcome {
   response: ResponseObject;
@@ -31,10 +52,11 @@ export interface RunOutcome {
 export async function* runResponse(
   given: CreateResponseRequest,
   context: EngineContext,
+  options: RunOptions = {},
 ): AsyncGenerator<StreamEvent, RunOutcome> {
   // A stored prompt's configuration applies first: everything after reads the merged request.
   const request = await applyPrompt(given, context.prompts, context.owner);
-  const prepared = await prepareResponse(request, context);
+  const prepared = await prepareResponse(request, context, { identity: options.queued });
   const now = context.now ?? Date.now;
   const response = prepared.response;
   const store = request.store;
@@ -52,7 +74,7 @@ export async function* runResponse(
   const compactionUsage: ModelUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
   let sawUsage = false;
   let sentItems = prepared.modelItems;
-  let sequenceNumber = 0;
+  let sequenceNumber = options.queued?.firstSequenceNumber ?? 0;
   let finished = false;
   const stamp = (payload: EventPayload): StreamEvent => ({ ...payload, sequence_number: sequenceNumber++ });
 
@@ -93,7 +115,10 @@ export async function* runResponse(
     return response;
   };
 
-  if (store) {
+  if (options.queued) {
+    // A background response was stored as queued when it was accepted; now it runs.
+    await context.responses.updateStatus(context.owner, response.id, 'in_progress', structuredClone(response));
+  } else if (store) {
     await context.responses.create(
       {
         id: response.id,
@@ -108,7 +133,7 @@ export async function* runResponse(
   }
 
   try {
-    yield stamp({ type: 'response.created', response: structuredClone(response) });
+    if (!options.queued) yield stamp({ type: 'response.created', response: structuredClone(response) });
     yield stamp({ type: 'response.in_progress', response: structuredClone(response) });
 
     let failure: ApiError | null = null;
@@ -162,13 +187,17 @@ export async function* runResponse(
   } finally {
     context.signal.removeEventListener('abort', onClientAbort);
     if (!finished) {
-      // The consumer stopped early (client disconnected) or the upstream call was aborted:
-      // stop the upstream and leave the stored response in a final state, never in_progress.
-      upstreamAbort.abort(new Error('The client closed the connection.'));
+      // The consumer stopped early (client disconnected), the response was cancelled, or the
+      // server is shutting down: stop the upstream and leave the stored response in a final
+      // state with the output so far, never in_progress.
+      upstreamAbort.abort(new Error('The response was stopped.'));
       builder.finish('incomplete');
-      await finish('cancelled', {}).catch((error: unknown) =>
-        context.logError?.(error, 'could not store a cancelled response'),
-      );
+      const reason: unknown = context.signal.reason;
+      const ending =
+        reason instanceof ResponseInterruption
+          ? finish('failed', { error: { code: 'server_error', message: reason.message } })
+          : finish('cancelled', {});
+      await ending.catch((error: unknown) => context.logError?.(error, 'could not store a stopped response'));
     }
   }
 }

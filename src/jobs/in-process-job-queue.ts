@@ -41,7 +41,8 @@ export class InProcessJobQueue implements JobQueue {
 
   async start(handler: JobHandler, concurrency: number): Promise<void> {
     if (this.#taking) throw new Error('the job queue is already started');
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError('concurrency must be a positive integer');
     this.#handler = handler;
     this.#concurrency = concurrency;
     this.#taking = true;

@@ -118,7 +118,8 @@ export class PgBossJobQueue implements JobQueue {
   async start(handler: JobHandler, concurrency: number): Promise<void> {
     if (this.#closed) throw new Error('the job queue is closed');
     if (this.#loop !== null) throw new Error('the job queue is already started');
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError('concurrency must be a positive integer');
     this.#concurrency = concurrency;
     this.#taking = true;
     this.#heartbeatTimer = setInterval(() => void this.#heartbeat(), (this.#heartbeatSeconds * 1000) / 2);
@@ -236,7 +237,9 @@ export class PgBossJobQueue implements JobQueue {
     }
     if (outcome !== 'hand back') {
       const failure = outcome.failure;
-      await this.#boss.fail(this.#queueName, job, { message: failure instanceof Error ? failure.message : String(failure) });
+      await this.#boss.fail(this.#queueName, job, {
+        message: failure instanceof Error ? failure.message : String(failure),
+      });
       return;
     }
     const database = this.#boss.getDb();

@@ -26,7 +26,8 @@ const maxMessageBytes = 7999;
  * hash, so that two long names sharing their first 63 bytes never share a channel.
  */
 export function postgresChannelName(channel: string): string {
-  if (channel.length === 0 || channel.includes('\0')) throw new Error(`invalid event bus channel: ${JSON.stringify(channel)}`);
+  if (channel.length === 0 || channel.includes('\0'))
+    throw new Error(`invalid event bus channel: ${JSON.stringify(channel)}`);
   if (Buffer.byteLength(channel) <= maxChannelBytes) return channel;
   return `riposte_h_${createHash('sha256').update(channel).digest('hex').slice(0, 48)}`;
 }

@@ -14,7 +14,11 @@ import { PostgresEventBus, postgresChannelName } from './postgres-event-bus.ts';
  */
 const serverUrl = process.env.RIPOSTE_TEST_DATABASE_URL;
 
-async function administer<Row extends pg.QueryResultRow>(url: string, statement: string, values: unknown[] = []): Promise<Row[]> {
+async function administer<Row extends pg.QueryResultRow>(
+  url: string,
+  statement: string,
+  values: unknown[] = [],
+): Promise<Row[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
@@ -185,13 +189,10 @@ if (serverUrl === undefined || serverUrl === '') {
         await eventually(() => errors.length > 0, 'the bus to notice the lost connection');
 
         // Messages during the gap may be lost (they are hints); keep publishing until one arrives.
-        await eventually(
-          () => {
-            void publishing.publish(channel, 'after');
-            return received.includes('after');
-          },
-          'a message after the reconnect',
-        );
+        await eventually(() => {
+          void publishing.publish(channel, 'after');
+          return received.includes('after');
+        }, 'a message after the reconnect');
       } finally {
         await listening.close();
         await publishing.close();

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from '../../src/app.ts';
+import { createTestApp } from '../../src/testing/test-app.ts';
 import { ContentSealer } from '../../src/engine/sealed-content.ts';
 import { UpstreamError } from '../../src/errors/upstream-error.ts';
 import type { ModelAdapter, ModelEvent } from '../../src/providers/model-adapter.ts';
@@ -65,7 +65,7 @@ interface AppOptions {
 }
 
 function buildApp(options: AppOptions = {}): FastifyInstance {
-  const app = createApp({
+  const app = createTestApp({
     storage,
     router: new StaticModelRouter(
       options.models ?? { [MODEL]: new ScriptedModel([textAnswer('Hello!')], { whenExhausted: 'repeat-last' }) },
@@ -1118,7 +1118,7 @@ describe('error bodies match the spec and name the offending param', () => {
       param: 'conversation',
       code: 'mutually_exclusive_parameters',
     },
-    { name: 'background: true, not served yet', body: { background: true }, param: 'background' },
+    { name: 'background: true with store: false', body: { background: true, store: false }, param: 'store' },
     {
       name: 'an item_reference to no item',
       body: { input: [{ type: 'item_reference', id: 'msg_missing' }] },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { assertErrorBody, assertMatchesSchema } from '../../../test/contract/spec-validator.ts';
-import { createApp } from '../../app.ts';
+import { createTestApp } from '../../testing/test-app.ts';
 import { ContentSealer } from '../../engine/sealed-content.ts';
 import { openSqliteStorage } from '../../storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../../storage/stores.ts';
@@ -26,7 +26,7 @@ before(async () => {
   directory = mkdtempSync(join(tmpdir(), 'riposte-compact-routes-'));
   storage = await openSqliteStorage({ path: join(directory, 'riposte.sqlite') });
   model = new ScriptedModel([]);
-  app = createApp({
+  app = createTestApp({
     storage,
     router: new StaticModelRouter({ 'test-model': model }),
     sealer: new ContentSealer(randomBytes(32)),

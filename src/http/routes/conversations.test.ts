@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { assertErrorBody, assertListPage, assertMatchesSchema } from '../../../test/contract/spec-validator.ts';
-import { createApp } from '../../app.ts';
+import { createTestApp } from '../../testing/test-app.ts';
 import { ContentSealer } from '../../engine/sealed-content.ts';
 import { openSqliteStorage } from '../../storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../../storage/stores.ts';
@@ -37,7 +37,7 @@ before(async () => {
   storage = await openSqliteStorage({ path: join(directory, 'riposte.sqlite') });
   const model = new ScriptedModel([], { whenExhausted: 'repeat-last' });
   model.push(textAnswer('scripted answer'));
-  app = createApp({
+  app = createTestApp({
     storage,
     router: new StaticModelRouter({ 'test-model': model }),
     sealer,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { assertErrorBody, assertMatchesSchema } from '../../../test/contract/spec-validator.ts';
-import { createApp } from '../../app.ts';
+import { createTestApp } from '../../testing/test-app.ts';
 import { loadTokenCounter, type TokenCounter } from '../../engine/count-tokens.ts';
 import { ContentSealer } from '../../engine/sealed-content.ts';
 import type { ModelItem, ModelRequest, ModelTool } from '../../providers/model-adapter.ts';
@@ -25,7 +25,7 @@ function buildApp(
   adapters: Record<string, ScriptedModel> = { 'test-model': model },
   contextWindow?: number,
 ): FastifyInstance {
-  return createApp({
+  return createTestApp({
     storage,
     router: new StaticModelRouter(adapters, contextWindow === undefined ? {} : { contextWindow }),
     sealer: new ContentSealer(randomBytes(32)),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { assertErrorBody } from '../../../test/contract/spec-validator.ts';
-import { createApp } from '../../app.ts';
+import { createTestApp } from '../../testing/test-app.ts';
 import { ContentSealer } from '../../engine/sealed-content.ts';
 import { openSqliteStorage } from '../../storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../../storage/stores.ts';
@@ -22,7 +22,7 @@ const KEYS = { 'key-a': 'project-a', 'key-b': 'project-b' };
 before(async () => {
   directory = mkdtempSync(join(tmpdir(), 'riposte-prompt-routes-'));
   storage = await openSqliteStorage({ path: join(directory, 'riposte.sqlite') });
-  app = createApp({
+  app = createTestApp({
     storage,
     router: new StaticModelRouter({ 'test-model': new ScriptedModel([]) }),
     sealer: new ContentSealer(randomBytes(32)),

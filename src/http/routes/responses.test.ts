@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { assertErrorBody, assertStreamEvent } from '../../../test/contract/spec-validator.ts';
-import { createApp } from '../../app.ts';
+import { createTestApp } from '../../testing/test-app.ts';
 import { ContentSealer } from '../../engine/sealed-content.ts';
 import { openSqliteStorage } from '../../storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../../storage/stores.ts';
@@ -20,7 +20,7 @@ let storage: Storage;
 let model: ScriptedModel;
 
 function buildApp(keys: Record<string, string> = {}, bodyLimitBytes = 1024 * 1024): FastifyInstance {
-  return createApp({
+  return createTestApp({
     storage,
     router: new StaticModelRouter({ 'test-model': model }),
     sealer: new ContentSealer(randomBytes(32)),
@@ -236,7 +236,7 @@ describe('streaming', () => {
     const slow = new ScriptedModel([textAnswer('a b c d e f g h i j k l m n o p q r s t u v w x y z '.repeat(4))], {
       delayMs: 10,
     });
-    const app = createApp({
+    const app = createTestApp({
       storage,
       router: new StaticModelRouter({ 'slow-model': slow }),
       sealer: new ContentSealer(randomBytes(32)),

@@ -2,7 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, invalidRequest, notFound } from '../../errors/api-error.ts';
 import { parseCreateResponse } from '../../engine/parse-create-response.ts';
 import { withSealedReasoning } from '../../engine/stored-items.ts';
-import { collectResponse, runResponse, type EngineContext } from '../../engine/run-response.ts';
+import { collectResponse, runResponse } from '../../engine/run-response.ts';
+import {
+  acceptBackgroundResponse,
+  cancelBackgroundResponse,
+  checkStreamCursor,
+  followResponseEvents,
+} from '../../engine/background-responses.ts';
+import { engineContextFor } from '../engine-context-for.ts';
 import { CursorNotFoundError } from '../../storage/cursor-not-found-error.ts';
 import type { StreamEvent } from '../../wire/response-types.ts';
 import { listPage, readIncludeQuery, readPageQuery } from '../pagination.ts';
@@ -10,6 +17,22 @@ import { openEventStream, writeEvent } from '../sse.ts';
 import type { AppDependencies } from '../../app.ts';
 
 type IdParams = { Params: { id: string } };
+
+/** OpenAI suggests a poll interval for background responses still running. */
+const POLL_AFTER_HEADER = 'openai-poll-after-ms';
+const POLL_AFTER_MS = '1000';
+
+function readStartingAfter(value: unknown): number {
+  if (value === undefined || value === '') return -1;
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) {
+    throw invalidRequest(
+      'starting_after',
+      `Invalid 'starting_after': expected a sequence number, got ${JSON.stringify(value)}.`,
+      'invalid_type',
+    );
+  }
+  return Number(value);
+}
 
 /** The Responses API: thin handlers that parse, call the engine or the store, and answer. */
 export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDependencies): void {
@@ -22,17 +45,23 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) abort.abort(new Error('The client closed the connection.'));
     });
-    const context: EngineContext = {
-      router: dependencies.router,
-      responses: storage.responses,
-      conversations: storage.conversations,
-      prompts: storage.prompts,
-      sealer: dependencies.sealer,
-      owner: request.owner,
-      signal: abort.signal,
-      structuredOutputRetries: dependencies.structuredOutputRetries,
-      logError: (error, message) => request.log.error({ err: error }, message),
-    };
+    const context = engineContextFor(dependencies, request, abort.signal);
+    if (body.background) {
+      // Background responses run in a worker; a client that disconnects does not stop them.
+      const workerContext = engineContextFor(dependencies, request, new AbortController().signal);
+      const queued = await acceptBackgroundResponse(body, workerContext, dependencies.background);
+      if (!body.stream) return reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS).send(queued);
+      reply.hijack();
+      openEventStream(reply.raw);
+      await streamEvents(
+        reply,
+        [],
+        followResponseEvents(queued.id, -1, context, dependencies.background),
+        abort,
+        request,
+      );
+      return reply;
+    }
     const events = runResponse(body, context);
     // Bad requests surface here, before any byte is sent, as plain HTTP errors.
     const first = await events.next();
@@ -49,14 +78,28 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
 
   app.get<IdParams>('/v1/responses/:id', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    if (query.stream === 'true') {
-      throw invalidRequest(
-        'stream',
-        'Streaming a stored response is only possible for responses created with background: true.',
-      );
-    }
     const stored = await storage.responses.get(request.owner, request.params.id);
     if (!stored) throw notFound('Response', request.params.id);
+    if (query.stream === 'true') {
+      const startingAfter = readStartingAfter(query.starting_after);
+      await checkStreamCursor(stored, startingAfter, dependencies.background);
+      const abort = new AbortController();
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) abort.abort(new Error('The client closed the connection.'));
+      });
+      const context = engineContextFor(dependencies, request, abort.signal);
+      reply.hijack();
+      openEventStream(reply.raw);
+      await streamEvents(
+        reply,
+        [],
+        followResponseEvents(stored.id, startingAfter, context, dependencies.background),
+        abort,
+        request,
+      );
+      return reply;
+    }
+    if (stored.status === 'queued' || stored.status === 'in_progress') reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS);
     const include = readIncludeQuery(query);
     if (!include.includes('reasoning.encrypted_content')) return reply.send(stored.response);
     const output = stored.response.output as Array<Record<string, unknown>>;
@@ -69,10 +112,14 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
     return reply.send({ id: request.params.id, object: 'response', deleted: true });
   });
 
-  app.post<IdParams>('/v1/responses/:id/cancel', async (request) => {
-    const stored = await storage.responses.get(request.owner, request.params.id);
-    if (!stored) throw notFound('Response', request.params.id);
-    throw invalidRequest(null, 'Only responses created with background: true can be cancelled.');
+  app.post<IdParams>('/v1/responses/:id/cancel', async (request, reply) => {
+    const cancelled = await cancelBackgroundResponse(
+      request.owner,
+      request.params.id,
+      { responses: storage.responses },
+      dependencies.background,
+    );
+    return reply.send(cancelled);
   });
 
   app.get<IdParams>('/v1/responses/:id/input_items', async (request, reply) => {

@@ -1,0 +1,35 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppDependencies } from '../app.ts';
+import type { EngineContext } from '../engine/engine-context.ts';
+
+/** The engine context for one request: its owner, the app's stores and router, an abort signal. */
+export function engineContextFor(
+  dependencies: AppDependencies,
+  request: FastifyRequest,
+  signal: AbortSignal,
+): EngineContext {
+  return contextForOwner(dependencies, request.owner, signal, (error, message) =>
+    request.log.error({ err: error }, message),
+  );
+}
+
+/** The same for work that belongs to no HTTP request (a background job). */
+export function contextForOwner(
+  dependencies: AppDependencies,
+  owner: string,
+  signal: AbortSignal,
+  logError?: (error: unknown, message: string) => void,
+): EngineContext {
+  const { storage } = dependencies;
+  return {
+    router: dependencies.router,
+    responses: storage.responses,
+    conversations: storage.conversations,
+    prompts: storage.prompts,
+    sealer: dependencies.sealer,
+    owner,
+    signal,
+    structuredOutputRetries: dependencies.structuredOutputRetries,
+    ...(logError ? { logError } : {}),
+  };
+}
