@@ -19,7 +19,7 @@ import {
   parseCompactRequest,
   SUMMARY_INSTRUCTION,
 } from './compact-items.ts';
-import { COMPACTION_PURPOSE } from './convert-items.ts';
+import { COMPACTION_PURPOSE, convertItems, openCompaction } from './convert-items.ts';
 import { parseCreateResponse } from './parse-create-response.ts';
 import { prepareResponse } from './prepare-response.ts';
 import { collectResponse, runResponse, type EngineContext } from './run-response.ts';
@@ -116,7 +116,16 @@ describe('compactResponse (POST /v1/responses/compact)', () => {
     assert.deepEqual(second.content, [{ type: 'input_text', text: 'Now add the weather.' }]);
     assert.equal(compaction.type, 'compaction');
     assert.match(compaction.id, /^cmp_/);
-    assert.equal(sealer.open(COMPACTION_PURPOSE, 'owner-a', compaction.encrypted_content), SUMMARY);
+    // The item carries the user messages as well as the summary (not the instructions, which are
+    // not carried over), so a client may drop everything before it.
+    assert.deepEqual(openCompaction(sealer, 'owner-a', compaction.encrypted_content), {
+      version: 2,
+      summary: SUMMARY,
+      messages: [
+        { type: 'message', role: 'user', content: [{ type: 'text', text: 'Build me a landing page.' }] },
+        { type: 'message', role: 'user', content: [{ type: 'text', text: 'Now add the weather.' }] },
+      ],
+    });
     assert.equal(sealer.open(COMPACTION_PURPOSE, 'owner-b', compaction.encrypted_content), null);
     assert.equal(sealer.open('reasoning', 'owner-a', compaction.encrypted_content), null);
     assert.deepEqual(compacted.usage, {
@@ -254,6 +263,133 @@ describe('compaction items as input', () => {
     );
   });
 
+  /** The roles and texts of what the model was sent for `input` (with `body`). */
+  async function sentFor(input: unknown[], body: Record<string, unknown> = {}): Promise<string[]> {
+    const model = new ScriptedModel([textAnswer('ok')]);
+    const outcome = await collectResponse(
+      runResponse(parseCreateResponse({ model: 'test-model', store: false, input, ...body }), contextFor(model)),
+    );
+    assert.equal(outcome.failure, null);
+    return model.requests[0]!.items.map(
+      (item) => `${item.type === 'message' ? item.role : item.type}: ${textOf(item)}`,
+    );
+  }
+
+  const summaryLine = (summary: string): string =>
+    `user: The earlier part of this conversation was compacted to save context. This is a summary of it, covering everything up to this point. Use it as context and continue where the conversation left off; do not reply to this note itself.\n\n<conversation_summary>\n${summary}\n</conversation_summary>`;
+
+  test('a client that drops every item before the compaction item still gives the model the user messages', async () => {
+    const compaction = (await compactConversation()).at(-1)!;
+    assert.deepEqual(await sentFor([compaction, { role: 'user', content: 'Go on.' }], { instructions: 'Be brief.' }), [
+      'developer: Be brief.',
+      'user: Build me a landing page.',
+      'user: Now add the weather.',
+      summaryLine(SUMMARY),
+      'user: Go on.',
+    ]);
+  });
+
+  test('developer messages of the input are sealed too, and not sent twice by a client that keeps them', async () => {
+    const model = new ScriptedModel([textAnswer(SUMMARY)]);
+    const withDeveloper = [{ role: 'developer', content: 'Answer in French.' }, ...CONVERSATION];
+    const compacted = await compactResponse(
+      parseCompactRequest({ model: 'test-model', input: withDeveloper, instructions: 'Be brief.' }),
+      contextFor(model),
+    );
+    assert.deepEqual(
+      (compacted.output as Array<Record<string, unknown>>).map((item) => item.role ?? item.type),
+      ['user', 'user', 'compaction'],
+      'the output holds the user messages only, as the spec says',
+    );
+    const compaction = compacted.output.at(-1)!;
+    const expected = [
+      'developer: Be brief.',
+      'developer: Answer in French.',
+      'user: Build me a landing page.',
+      'user: Now add the weather.',
+      summaryLine(SUMMARY),
+      'user: Go on.',
+    ];
+    const next = { role: 'user', content: 'Go on.' };
+    assert.deepEqual(await sentFor([compaction, next], { instructions: 'Be brief.' }), expected);
+    assert.deepEqual(await sentFor([...withDeveloper, compaction, next], { instructions: 'Be brief.' }), expected);
+  });
+
+  test('images in user messages are sealed with them', async () => {
+    const image = 'data:image/png;base64,iVBORw0KGgo=';
+    const model = new ScriptedModel([textAnswer(SUMMARY), textAnswer('ok')]);
+    const compacted = await compactResponse(
+      parseCompactRequest({
+        model: 'test-model',
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'What is this?' },
+              { type: 'input_image', image_url: image, detail: 'low' },
+            ],
+          },
+          { role: 'assistant', content: 'A pixel.' },
+        ],
+      }),
+      contextFor(model),
+    );
+    await collectResponse(
+      runResponse(
+        parseCreateResponse({ model: 'test-model', store: false, input: [compacted.output.at(-1)!] }),
+        contextFor(model),
+      ),
+    );
+    assert.deepEqual(model.requests[1]!.items[0], {
+      type: 'message',
+      role: 'user',
+      content: [
+        { type: 'text', text: 'What is this?' },
+        { type: 'image', url: image, detail: 'low' },
+      ],
+    });
+  });
+
+  test('compacting again carries on the user messages the earlier compaction carried', async () => {
+    const first = (await compactConversation()).at(-1)!;
+    const model = new ScriptedModel([textAnswer('SECOND SUMMARY')]);
+    const compacted = await compactResponse(
+      parseCompactRequest({
+        model: 'test-model',
+        input: [first, { role: 'user', content: 'And a footer.' }, { role: 'assistant', content: 'Done.' }],
+      }),
+      contextFor(model),
+    );
+    // The summariser is shown what the earlier compaction carried, then its summary.
+    const shown = model.requests[0]!.items;
+    assert.deepEqual(shown.slice(0, 2).map(textOf), ['Build me a landing page.', 'Now add the weather.']);
+    assert.ok(textOf(shown[2]).includes(SUMMARY));
+    const payload = openCompaction(sealer, 'owner-a', compacted.output.at(-1)!.encrypted_content as string);
+    assert.deepEqual(
+      payload?.messages.map((message) => textOf(message)),
+      ['Build me a landing page.', 'Now add the weather.', 'And a footer.'],
+    );
+    assert.equal(payload?.summary, 'SECOND SUMMARY');
+  });
+
+  test('an older compaction blob holding only the summary text still works, with the user messages kept before it', async () => {
+    const older = {
+      type: 'compaction',
+      id: 'cmp_older',
+      encrypted_content: sealer.seal(COMPACTION_PURPOSE, 'owner-a', SUMMARY),
+    };
+    assert.deepEqual(await sentFor([...CONVERSATION, older, { role: 'user', content: 'Go on.' }]), [
+      'user: Build me a landing page.',
+      'user: Now add the weather.',
+      summaryLine(SUMMARY),
+      'user: Go on.',
+    ]);
+    assert.deepEqual(await sentFor([older, { role: 'user', content: 'Go on.' }]), [
+      summaryLine(SUMMARY),
+      'user: Go on.',
+    ]);
+  });
+
   for (const [name, blob] of [
     ['tampered', (sealed: string) => sealed.slice(0, -4) + (sealed.endsWith('AAAA') ? 'BBBB' : 'AAAA')],
     ['from another owner', () => sealer.seal(COMPACTION_PURPOSE, 'owner-b', SUMMARY)],
@@ -333,13 +469,26 @@ describe('maybeCompact (context_management)', () => {
       ['get_weather'],
     );
     assert.ok(result.compactionItem);
-    assert.equal(sealer.open(COMPACTION_PURPOSE, 'owner-a', result.compactionItem.encrypted_content), SUMMARY);
+    const payload = openCompaction(sealer, 'owner-a', result.compactionItem.encrypted_content);
+    assert.equal(payload?.summary, SUMMARY);
+    assert.deepEqual(
+      payload?.messages.map((message) => textOf(message)),
+      ['Build me a landing page.', 'Now add the weather.'],
+      'the user messages are sealed, the instructions are not',
+    );
     assert.deepEqual(
       result.items.map((item) => (item.type === 'message' ? item.role : item.type)),
       ['developer', 'user', 'user', 'user'],
     );
     assert.equal(textOf(result.items[0]), 'Be brief.');
     assert.ok(textOf(result.items[3]).includes(SUMMARY));
+    // The model sees now what it will see in the next turns for the compaction item.
+    const nextTurn = convertItems(
+      [result.compactionItem as unknown as Record<string, unknown> & { type: string }],
+      { sealer, owner: 'owner-a' },
+      'input',
+    );
+    assert.deepEqual(nextTurn, result.items.slice(1));
     assert.deepEqual(result.usage, { inputTokens: 2100, outputTokens: 25, cachedInputTokens: 0, reasoningTokens: 0 });
   });
 

@@ -1,14 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
 import { invalidRequest, notFound } from '../errors/api-error.ts';
 import { UpstreamError } from '../errors/upstream-error.ts';
 import type { ModelItem, ModelRequest, ModelTool, ModelUsage } from '../providers/model-adapter.ts';
 import type { StoredItem } from '../storage/stores.ts';
 import type { CompactedResponse, CompactionItem, ResponseUsage } from '../wire/response-types.ts';
-import {
-  COMPACTION_PURPOSE,
-  compactionSummaryMessage,
-  dropCompactedItems,
-  isCompactionSummary,
-} from './convert-items.ts';
+import { convertItems, expandCompaction, isCompactionSummary, sealCompaction } from './convert-items.ts';
 import type { CreateResponseRequest } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
 import { createId } from './ids.ts';
@@ -18,9 +14,10 @@ import { prepareResponse, type PreparedResponse } from './prepare-response.ts';
 
 /*
  * Compaction: the conversation so far is summarised by the routed model itself, and the summary,
- * sealed for its owner, replaces everything but the user messages. Served two ways — on demand by
- * POST /v1/responses/compact (compactResponse), and automatically inside a response when
- * `context_management` sets a threshold the input crosses (maybeCompact).
+ * sealed for its owner together with the user, system and developer messages (so that the
+ * compaction item alone carries the context, as OpenAI's does), replaces the rest. Served two
+ * ways — on demand by POST /v1/responses/compact (compactResponse), and automatically inside a
+ * response when `context_management` sets a threshold the input crosses (maybeCompact).
  */
 
 /**
@@ -31,16 +28,19 @@ import { prepareResponse, type PreparedResponse } from './prepare-response.ts';
 export const SUMMARY_INSTRUCTION = [
   'Context checkpoint: the conversation above is about to be compacted, and your summary will replace it.',
   'Write a concise but complete summary of everything above that is needed to continue the work: the goal and',
-  'constraints, standing instructions from system or developer messages, decisions made and why, facts learned,',
-  'names of files, functions, commands and identifiers that matter, results of tool calls that matter (keep exact',
-  'values, paths and error messages), what has been done, and the open tasks and next steps. The user messages',
-  'will be kept word for word, so do not repeat them; describe what happened in response to them.',
+  'constraints, decisions made and why, facts learned, names of files, functions, commands and identifiers that',
+  'matter, results of tool calls that matter (keep exact values, paths and error messages), what has been done, and',
+  'the open tasks and next steps. The user, system and developer messages will be kept word for word, so do not',
+  'repeat them; describe what happened in response to them.',
   'Reply with the summary only, in plain text, with no preamble.',
 ].join(' ');
 
 /** The part of the input a compaction replaced, and what stands for it now. */
 export interface Compaction {
-  /** What the model sees instead of the compacted items: the kept messages, then the summary. */
+  /**
+   * What the model sees instead of the compacted items: the instructions, then what the compaction
+   * item expands to in a later turn's input (the kept messages, then the summary note).
+   */
   modelItems: ModelItem[];
   /** The `compaction` item to return: `{type, id: 'cmp_…', encrypted_content}`. */
   item: CompactionItem;
@@ -53,6 +53,12 @@ export interface CompactOptions {
   sealer: EngineContext['sealer'];
   owner: string;
   signal: AbortSignal;
+  /**
+   * How many items at the head of `items` are the request's `instructions`: the summariser sees
+   * them and they stay in front of the compacted items, but they are not sealed into the
+   * compaction item — instructions are not carried over, and the next request brings its own.
+   */
+  instructionCount: number;
   /** Tools of the request, offered with tool_choice none: some upstreams refuse tool calls in history without them, and they keep the prompt prefix cacheable. */
   tools?: ModelTool[];
   user?: string | null;
@@ -61,8 +67,9 @@ export interface CompactOptions {
 
 /**
  * Summarises `items` (what the model would be given) with the routed model and returns the
- * compacted items: system, developer and user messages in order, then the summary, which the
- * `compaction` item carries sealed with purpose 'compaction' for `owner`.
+ * compacted items: the instructions, then the system, developer and user messages in order, then
+ * the summary. The `compaction` item carries the messages and the summary, sealed with purpose
+ * 'compaction' for `owner` (see CompactionPayload in convert-items.ts).
  */
 export async function compactModelItems(items: ModelItem[], options: CompactOptions): Promise<Compaction> {
   const request: ModelRequest = {
@@ -97,13 +104,16 @@ export async function compactModelItems(items: ModelItem[], options: CompactOpti
       retryable: false,
     });
   }
-  const summaryMessage = compactionSummaryMessage(summary);
+  const instructions = items.slice(0, options.instructionCount);
+  // The items have been through dropCompactedItems, so the messages an earlier compaction carried
+  // are among them, in its place: the new compaction carries them on.
+  const kept = items.slice(options.instructionCount).filter(isKeptMessage);
   return {
-    modelItems: dropCompactedItems([...items, summaryMessage]),
+    modelItems: [...instructions, ...expandCompaction({ version: 2, summary, messages: kept })],
     item: {
       type: 'compaction',
       id: createId('cmp'),
-      encrypted_content: options.sealer.seal(COMPACTION_PURPOSE, options.owner, summary),
+      encrypted_content: sealCompaction(options.sealer, options.owner, summary, kept),
     },
     usage: usage ?? {
       inputTokens: estimateTokens(request.items, request.tools),
@@ -164,6 +174,7 @@ export async function compactResponse(
     sealer: context.sealer,
     owner: context.owner,
     signal: context.signal,
+    instructionCount: countInstructionItems(prepared.modelItems, request, context),
     user: request.safetyIdentifier ?? request.user,
     promptCacheKey: request.promptCacheKey,
   });
@@ -218,6 +229,7 @@ export async function maybeCompact(
     sealer: context.sealer,
     owner: context.owner,
     signal,
+    instructionCount: countInstructionItems(prepared.modelItems, request, context),
     tools,
     user: request.safetyIdentifier ?? request.user,
     promptCacheKey: request.promptCacheKey,
@@ -273,6 +285,29 @@ const FLAT_PART_TOKENS = 1000;
 
 async function estimateInputTokens(_route: ModelRoute, items: ModelItem[], tools: ModelTool[]): Promise<number> {
   return estimateTokens(items, tools);
+}
+
+/** A message compaction keeps word for word: user, system and developer ones, but not a summary note. */
+function isKeptMessage(item: ModelItem): item is Extract<ModelItem, { type: 'message' }> {
+  return item.type === 'message' && item.role !== 'assistant' && !isCompactionSummary(item);
+}
+
+/**
+ * How many of `items` (prepared model items) are the request's `instructions`: prepareResponse
+ * puts them first. Matched by content rather than counted, since dropCompactedItems drops an
+ * instruction at the head when a compaction carries the same message (it then comes back in the
+ * compaction's place, and is a conversation message to seal again).
+ */
+function countInstructionItems(items: ModelItem[], request: CreateResponseRequest, context: EngineContext): number {
+  let instructions: ModelItem[] = [];
+  if (typeof request.instructions === 'string' && request.instructions !== '') {
+    instructions = [{ type: 'message', role: 'developer', content: [{ type: 'text', text: request.instructions }] }];
+  } else if (Array.isArray(request.instructions)) {
+    instructions = convertItems(request.instructions, { sealer: context.sealer, owner: context.owner }, 'instructions');
+  }
+  let count = 0;
+  while (count < instructions.length && isDeepStrictEqual(items[count], instructions[count])) count += 1;
+  return count;
 }
 
 function isUserMessage(item: StoredItem): boolean {

@@ -8,7 +8,7 @@ type WireItem = Record<string, unknown> & { type: string };
 /** Purpose bound into reasoning `encrypted_content`. */
 export const REASONING_PURPOSE = 'reasoning';
 
-/** Purpose bound into compaction `encrypted_content`: the summary that stands for compacted context. */
+/** Purpose bound into compaction `encrypted_content`: what stands for compacted context (CompactionPayload). */
 export const COMPACTION_PURPOSE = 'compaction';
 
 export interface ConvertOptions {
@@ -23,23 +23,105 @@ export interface ConvertOptions {
 export function convertItems(items: WireItem[], options: ConvertOptions, paramPrefix: string): ModelItem[] {
   const converted: ModelItem[] = [];
   items.forEach((item, index) => {
-    const modelItem = convertItem(item, options, `${paramPrefix}[${index}]`);
+    const param = `${paramPrefix}[${index}]`;
+    // A compaction item stands for several model items: the messages it carries, then its summary.
+    if (item.type === 'compaction') {
+      converted.push(...expandCompaction(convertCompaction(item, options, param)));
+      return;
+    }
+    const modelItem = convertItem(item, options, param);
     if (modelItem) converted.push(modelItem);
   });
   return dropCompactedItems(converted);
 }
 
-/** Summary messages made from compaction items, so dropCompactedItems can find the latest one. */
-const compactionSummaries = new WeakSet<ModelItem>();
+type MessageItem = Extract<ModelItem, { type: 'message' }>;
 
 /**
- * What the model is given for a compaction item. A user message, not a developer one: most
- * Chat Completions templates (Qwen, Mistral, Gemma…) refuse or misplace a system message that is
- * not the first, and a compaction item sits in the middle of the conversation. The wording keeps
- * the model from answering the note itself.
+ * What a compaction item's `encrypted_content` holds, opened. Version 2 blobs are JSON
+ * (`{"v": 2, "summary", "messages"}`) and carry the user, system and developer messages the
+ * compaction kept, so a client may drop every item before the compaction item, as OpenAI allows,
+ * without the model losing the user's own words. Version 1 blobs, sealed before that, are the
+ * summary as plain text and carry no messages: the client's copies of them are kept instead.
  */
-export function compactionSummaryMessage(summary: string): ModelItem {
-  const message: ModelItem = {
+export interface CompactionPayload {
+  version: 1 | 2;
+  summary: string;
+  /** In their order; empty in version 1. */
+  messages: MessageItem[];
+}
+
+const COMPACTION_PAYLOAD_VERSION = 2;
+
+/** `encrypted_content` for a compaction item carrying `summary` and the kept `messages`. */
+export function sealCompaction(sealer: ContentSealer, owner: string, summary: string, messages: MessageItem[]): string {
+  const payload = {
+    v: COMPACTION_PAYLOAD_VERSION,
+    summary,
+    messages: messages.map((message) => ({ type: 'message', role: message.role, content: message.content })),
+  };
+  return sealer.seal(COMPACTION_PURPOSE, owner, JSON.stringify(payload));
+}
+
+/** The payload of a compaction blob, or null when it cannot be verified (or is not one). */
+export function openCompaction(sealer: ContentSealer, owner: string, sealed: string): CompactionPayload | null {
+  const plaintext = sealer.open(COMPACTION_PURPOSE, owner, sealed);
+  if (plaintext === null) return null;
+  return parseVersion2(plaintext) ?? { version: 1, summary: plaintext, messages: [] };
+}
+
+/**
+ * A version 2 payload, or null for a version 1 blob. A version 1 summary is whatever text a model
+ * wrote, which may well be JSON; only an object with `v: 2` and the version 2 fields is taken as one.
+ */
+function parseVersion2(plaintext: string): CompactionPayload | null {
+  if (!plaintext.startsWith('{')) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(plaintext);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const { v, summary, messages } = parsed as Record<string, unknown>;
+  if (v !== COMPACTION_PAYLOAD_VERSION || typeof summary !== 'string' || !Array.isArray(messages)) return null;
+  return { version: 2, summary, messages: messages as MessageItem[] };
+}
+
+/** What a compaction stands for, kept on its summary note so dropCompactedItems can read it. */
+interface Expansion {
+  version: 1 | 2;
+  /** The carried messages as they sit in the model items, just before the note. */
+  messages: ModelItem[];
+}
+
+/** Summary notes made from compaction items, so dropCompactedItems can find the latest one. */
+const expansions = new WeakMap<ModelItem, Expansion>();
+
+/**
+ * What the model is given for a compaction: the messages it carries, in their order, then the
+ * summary note. The same for a compaction item in input and for automatic compaction, so the turn
+ * that compacted and the turns after it show the model the same thing.
+ */
+export function expandCompaction(payload: CompactionPayload): ModelItem[] {
+  const messages: ModelItem[] = payload.messages.map((message) => ({
+    type: 'message',
+    role: message.role,
+    content: message.content,
+  }));
+  const note = compactionSummaryMessage(payload.summary);
+  expansions.set(note, { version: payload.version, messages });
+  return [...messages, note];
+}
+
+/**
+ * The summary note. A user message, not a developer one: most Chat Completions templates (Qwen,
+ * Mistral, Gemma…) refuse or misplace a system message that is not the first, and a compaction
+ * item sits in the middle of the conversation. The wording keeps the model from answering the
+ * note itself.
+ */
+function compactionSummaryMessage(summary: string): ModelItem {
+  return {
     type: 'message',
     role: 'user',
     content: [
@@ -54,27 +136,51 @@ export function compactionSummaryMessage(summary: string): ModelItem {
       },
     ],
   };
-  compactionSummaries.add(message);
-  return message;
 }
 
 export function isCompactionSummary(item: ModelItem): boolean {
-  return compactionSummaries.has(item);
+  return expansions.has(item);
 }
 
 /**
- * The latest compaction summary stands for everything before it except the messages compaction
- * keeps: user messages (returned verbatim by /v1/responses/compact) and system or developer
- * instructions. Clients may leave the compacted items in their input, as OpenAI allows ("you can
- * drop items that came before the most recent compaction item"); they are not sent twice.
+ * The latest compaction stands for everything before it: clients may leave the compacted items
+ * in their input, as OpenAI allows ("you can drop items that came before the most recent
+ * compaction item"), and they are not sent twice.
+ *
+ * A version 2 compaction carries the kept messages itself, so everything before it goes, except
+ * the system and developer messages at the head that it does not carry: the request's
+ * `instructions`, which come first and which a compaction never seals (they are not carried over).
+ * One that does carry them (a developer message the client put first in its input) is dropped
+ * there and comes back in the compaction's place.
+ *
+ * A version 1 compaction carries only its summary, so the messages compaction keeps stay: user
+ * messages (returned verbatim by /v1/responses/compact) and system or developer instructions.
  */
 export function dropCompactedItems(items: ModelItem[]): ModelItem[] {
   const latest = items.findLastIndex(isCompactionSummary);
   if (latest <= 0) return items;
+  const expansion = expansions.get(items[latest]!)!;
+  if (expansion.version === 1) {
+    return items.filter(
+      (item, index) =>
+        index >= latest || (item.type === 'message' && item.role !== 'assistant' && !isCompactionSummary(item)),
+    );
+  }
+  const carried = new Set(expansion.messages);
+  const carriedContent = new Set(expansion.messages.map(messageKey));
+  const headLength = items.findIndex((item) => !isInstructionMessage(item));
+  const head = headLength === -1 ? items.length : headLength;
   return items.filter(
-    (item, index) =>
-      index >= latest || (item.type === 'message' && item.role !== 'assistant' && !isCompactionSummary(item)),
+    (item, index) => index >= latest || carried.has(item) || (index < head && !carriedContent.has(messageKey(item))),
   );
+}
+
+function isInstructionMessage(item: ModelItem): boolean {
+  return item.type === 'message' && (item.role === 'system' || item.role === 'developer');
+}
+
+function messageKey(item: ModelItem): string {
+  return item.type === 'message' ? JSON.stringify([item.role, item.content]) : '';
 }
 
 function convertItem(item: WireItem, options: ConvertOptions, param: string): ModelItem | null {
@@ -113,8 +219,6 @@ function convertItem(item: WireItem, options: ConvertOptions, param: string): Mo
       };
     case 'reasoning':
       return convertReasoning(item, options, param);
-    case 'compaction':
-      return convertCompaction(item, options, param);
     default:
       // Items of built-in tools this server does not run (web_search_call, …) carry nothing a
       // model upstream here can take; they stay in the stored history but are not sent.
@@ -146,17 +250,17 @@ function convertReasoning(item: WireItem, options: ConvertOptions, param: string
   return texts.length > 0 ? { type: 'reasoning', text: texts.join('\n') } : null;
 }
 
-function convertCompaction(item: WireItem, options: ConvertOptions, param: string): ModelItem {
+function convertCompaction(item: WireItem, options: ConvertOptions, param: string): CompactionPayload {
   const sealed = item.encrypted_content;
-  const summary = typeof sealed === 'string' ? options.sealer.open(COMPACTION_PURPOSE, options.owner, sealed) : null;
-  if (summary === null) {
+  const payload = typeof sealed === 'string' ? openCompaction(options.sealer, options.owner, sealed) : null;
+  if (payload === null) {
     throw invalidRequest(
       `${param}.encrypted_content`,
       'The encrypted content of this compaction item could not be verified: it was not produced by this server for this API key, or it was altered.',
       'invalid_encrypted_content',
     );
   }
-  return compactionSummaryMessage(summary);
+  return payload;
 }
 
 function convertOutput(output: unknown, param: string): string | ModelContentPart[] {

@@ -243,16 +243,12 @@ function assertCompactedChat(record: ChatRecord, resolvedMode: 'previous_respons
 }
 
 /**
- * What the brief asks for and does not happen yet: @openai/agents 0.20 trims each model input to
- * start at the latest compaction item (agents-core `trimToLatestCompaction`, following OpenAI's
- * "you can drop items that came before the most recent compaction item"), so the user messages
- * the compact endpoint returned before it never reach Riposte — and Riposte's compaction item
- * carries only a summary written without them (SUMMARY_INSTRUCTION: "The user messages will be
- * kept word for word, so do not repeat them").
+ * @openai/agents 0.20 trims each model input to start at the latest compaction item (agents-core
+ * `trimToLatestCompaction`, following OpenAI's "you can drop items that came before the most
+ * recent compaction item"), so the user messages the compact endpoint returned before it never
+ * reach Riposte again. The compaction item carries them sealed, with the summary, and the model
+ * still sees them word for word — once, before the summary note.
  */
-const USER_MESSAGES_DROPPED =
-  "the Agents SDK drops the items before the latest compaction item, and Riposte's compaction item does not carry the user messages";
-
 function assertUserMessagesReachTheModel(record: ChatRecord): void {
   assert.deepEqual(record.upstream[4], [SYSTEM, user(1), user(2), user(3), summaryNote(1), user(4)]);
 }
@@ -267,13 +263,9 @@ describe('the Agents SDK with OpenAIResponsesCompactionSession, compactionMode a
     assertCompactedChat(record, 'previous_response_id');
   });
 
-  test(
-    'the turns after the compaction still show the model the earlier user messages',
-    { todo: USER_MESSAGES_DROPPED },
-    () => {
-      assertUserMessagesReachTheModel(record);
-    },
-  );
+  test('the turns after the compaction still show the model the earlier user messages', () => {
+    assertUserMessagesReachTheModel(record);
+  });
 });
 
 describe('the Agents SDK with OpenAIResponsesCompactionSession, compactionMode input', () => {
@@ -285,11 +277,7 @@ describe('the Agents SDK with OpenAIResponsesCompactionSession, compactionMode i
     assertCompactedChat(record, 'input');
   });
 
-  test(
-    'the turns after the compaction still show the model the earlier user messages',
-    { todo: USER_MESSAGES_DROPPED },
-    () => {
-      assertUserMessagesReachTheModel(record);
-    },
-  );
+  test('the turns after the compaction still show the model the earlier user messages', () => {
+    assertUserMessagesReachTheModel(record);
+  });
 });
