@@ -1,5 +1,7 @@
 import { invalidRequest } from '../errors/api-error.ts';
 import type { ModelContentPart, ModelItem, ModelRole } from '../providers/model-adapter.ts';
+import type { Attributes } from '../storage/vector-stores.ts';
+import { FILE_SEARCH_TOOL_NAME, formatHitsForModel } from '../tools/file-search/file-search-tool.ts';
 import { qualifiedToolName } from './offered-tools.ts';
 import type { ContentSealer } from './sealed-content.ts';
 
@@ -27,6 +29,11 @@ export function convertItems(items: WireItem[], options: ConvertOptions, paramPr
     // A compaction item stands for several model items: the messages it carries, then its summary.
     if (item.type === 'compaction') {
       converted.push(...expandCompaction(convertCompaction(item, options, param)));
+      return;
+    }
+    // A file search the server ran is, for the model, its own call and the results it read.
+    if (item.type === 'file_search_call') {
+      converted.push(...convertFileSearchCall(item));
       return;
     }
     const modelItem = convertItem(item, options, param);
@@ -311,4 +318,27 @@ function convertContent(content: unknown, param: string): ModelContentPart[] {
     }
   });
   return parts;
+}
+
+function convertFileSearchCall(item: WireItem): ModelItem[] {
+  const callId = String(item.id);
+  const queries = Array.isArray(item.queries) ? item.queries : [];
+  const results = Array.isArray(item.results) ? (item.results as Array<Record<string, unknown>>) : null;
+  const output =
+    results === null
+      ? 'The search ran; its results were not kept (ask for include: ["file_search_call.results"] to keep them).'
+      : formatHitsForModel(
+          results.map((result, index) => ({
+            fileId: String(result.file_id),
+            filename: String(result.filename),
+            score: Number(result.score ?? 0),
+            attributes: (result.attributes ?? {}) as Attributes,
+            text: String(result.text ?? ''),
+            chunkIndex: index,
+          })),
+        );
+  return [
+    { type: 'function_call', callId, name: FILE_SEARCH_TOOL_NAME, arguments: JSON.stringify({ queries }) },
+    { type: 'function_call_output', callId, output },
+  ];
 }

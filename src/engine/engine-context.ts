@@ -1,4 +1,6 @@
 import type { ConversationStore, PromptStore, ResponseStore } from '../storage/stores.ts';
+import type { VectorStoreStore } from '../storage/vector-stores.ts';
+import type { QueryEmbedder } from '../tools/file-search/file-search-tool.ts';
 import type { ModelRouter } from './model-router.ts';
 import type { ContentSealer } from './sealed-content.ts';
 
@@ -9,6 +11,10 @@ export interface EngineContext {
   conversations: ConversationStore;
   prompts: PromptStore;
   sealer: ContentSealer;
+  /** For the file_search tool; absent where vector stores are not available. */
+  vectorStores?: VectorStoreStore;
+  /** Embeds search queries; null or absent: keyword search only. */
+  embedder?: QueryEmbedder | null;
   /** The project of the API key making the request; every stored read and write is scoped by it. */
   owner: string;
   /** Aborted when the client goes away (or the server shuts down). */

@@ -1,5 +1,11 @@
 import { invalidRequest } from '../errors/api-error.ts';
 import type { ModelTool, ModelToolChoice } from '../providers/model-adapter.ts';
+import {
+  FILE_SEARCH_TOOL_NAME,
+  fileSearchModelTool,
+  readFileSearchSettings,
+  type FileSearchSettings,
+} from '../tools/file-search/file-search-tool.ts';
 import type { RequestTool, ToolChoice } from './create-response-request.ts';
 
 /** What a function or custom tool the model may call is, once namespaces are flattened. */
@@ -11,6 +17,8 @@ export interface OfferedTool {
   kind: 'function' | 'custom';
   /** Arguments schema, when the tool is a strict function whose arguments Riposte must hold to it. */
   strictSchema: Record<string, unknown> | null;
+  /** Set for built-in tools the engine runs itself (the model's call never reaches the client). */
+  serverTool: 'file_search' | null;
   tool: ModelTool;
 }
 
@@ -18,6 +26,8 @@ export interface OfferedTools {
   tools: OfferedTool[];
   toolChoice: ModelToolChoice;
   byModelName: Map<string, OfferedTool>;
+  /** The request's file_search tool, when it has one. */
+  fileSearch: FileSearchSettings | null;
 }
 
 /** Separator between a namespace and a tool name in the name the model sees. */
@@ -46,11 +56,25 @@ function refuseBuiltInTool(tool: RequestTool, index: number): never {
  */
 export function offerTools(requestTools: RequestTool[], toolChoice: ToolChoice): OfferedTools {
   const tools: OfferedTool[] = [];
+  let fileSearch: FileSearchSettings | null = null;
   requestTools.forEach((tool, index) => {
     switch (tool.type) {
       case 'function':
       case 'custom':
         tools.push(offerOne(tool, null));
+        return;
+      case 'file_search':
+        if (fileSearch) throw invalidRequest(`tools[${index}]`, 'Only one file_search tool may be given.');
+        fileSearch = readFileSearchSettings(tool, `tools[${index}]`);
+        tools.push({
+          modelName: FILE_SEARCH_TOOL_NAME,
+          name: FILE_SEARCH_TOOL_NAME,
+          namespace: null,
+          kind: 'function',
+          strictSchema: (fileSearchModelTool as { parameters: Record<string, unknown> }).parameters,
+          serverTool: 'file_search',
+          tool: fileSearchModelTool,
+        });
         return;
       case 'namespace':
         for (const inner of tool.tools as RequestTool[]) tools.push(offerOne(inner, tool.name as string));
@@ -67,7 +91,7 @@ export function offerTools(requestTools: RequestTool[], toolChoice: ToolChoice):
     }
   });
   const byModelName = new Map(tools.map((tool) => [tool.modelName, tool]));
-  return narrowByChoice(tools, byModelName, toolChoice);
+  return { ...narrowByChoice(tools, byModelName, toolChoice), fileSearch };
 }
 
 function offerOne(tool: RequestTool, namespace: string | null): OfferedTool {
@@ -82,6 +106,7 @@ function offerOne(tool: RequestTool, namespace: string | null): OfferedTool {
       namespace,
       kind: 'custom',
       strictSchema: null,
+      serverTool: null,
       tool: { type: 'custom', name: modelName, description, format },
     };
   }
@@ -96,6 +121,7 @@ function offerOne(tool: RequestTool, namespace: string | null): OfferedTool {
     namespace,
     kind: 'function',
     strictSchema: strict ? parameters : null,
+    serverTool: null,
     tool: { type: 'function', name: modelName, description, parameters, strict },
   };
 }
@@ -104,7 +130,7 @@ function narrowByChoice(
   tools: OfferedTool[],
   byModelName: Map<string, OfferedTool>,
   toolChoice: ToolChoice,
-): OfferedTools {
+): Omit<OfferedTools, 'fileSearch'> {
   if (typeof toolChoice === 'string') return { tools, byModelName, toolChoice };
   if (toolChoice.type === 'function' || toolChoice.type === 'custom') {
     const name = qualifiedToolName(
@@ -119,11 +145,16 @@ function narrowByChoice(
   if (toolChoice.type === 'allowed_tools') {
     const allowed = new Set(
       (toolChoice.tools as Array<Record<string, unknown>>).map((entry) =>
-        qualifiedToolName(entry.namespace as string | undefined, String(entry.name)),
+        entry.type === 'file_search'
+          ? FILE_SEARCH_TOOL_NAME
+          : qualifiedToolName(entry.namespace as string | undefined, String(entry.name)),
       ),
     );
     const narrowed = tools.filter((tool) => allowed.has(tool.modelName));
     return { tools: narrowed, byModelName, toolChoice: toolChoice.mode === 'required' ? 'required' : 'auto' };
+  }
+  if (toolChoice.type === 'file_search' && byModelName.has(FILE_SEARCH_TOOL_NAME)) {
+    return { tools, byModelName, toolChoice: { type: 'tool', name: FILE_SEARCH_TOOL_NAME } };
   }
   throw invalidRequest(
     'tool_choice',

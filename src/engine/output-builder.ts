@@ -103,6 +103,43 @@ export class OutputBuilder {
     ];
   }
 
+  /** Adds an item the engine fills itself (a built-in tool call); close it with `closeItem`. */
+  openItem(item: OutputItem): { outputIndex: number; events: EventPayload[] } {
+    const outputIndex = this.output.length;
+    this.output.push(item);
+    return { outputIndex, events: [{ type: 'response.output_item.added', output_index: outputIndex, item: structuredClone(item) }] };
+  }
+
+  closeItem(outputIndex: number): EventPayload[] {
+    return [{ type: 'response.output_item.done', output_index: outputIndex, item: structuredClone(this.output[outputIndex]) }];
+  }
+
+  /**
+   * A `file_citation` annotation at the current end of the text being written (opening the
+   * message and its text part if the citation comes first).
+   */
+  addCitation(fileId: string, filename: string): EventPayload[] {
+    const events = [...this.closeReasoning('completed'), ...this.closeToolCalls('completed')];
+    const message = this.message ?? this.openMessage(events);
+    if (!message.part || message.part.content.type !== 'output_text') {
+      events.push(...this.closePart(message));
+      const content: OutputTextContent = { type: 'output_text', text: '', annotations: [], logprobs: [] };
+      message.part = { index: message.item.content.length, content };
+      message.item.content.push(content);
+      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: { ...content } });
+    }
+    const part = message.part.content as OutputTextContent;
+    const annotation = { type: 'file_citation', file_id: fileId, filename, index: part.text.length };
+    part.annotations.push(annotation);
+    events.push({
+      type: 'response.output_text.annotation.added',
+      ...this.partLocation(message),
+      annotation_index: part.annotations.length - 1,
+      annotation,
+    });
+    return events;
+  }
+
   /** Closes every open item, marking them `completed` or (cut short) `incomplete`. */
   finish(status: ItemStatus): EventPayload[] {
     return [...this.closeReasoning(status), ...this.closeMessage(status), ...this.closeToolCalls(status)];

@@ -10,6 +10,7 @@ import { fitContext } from './fit-context.ts';
 import { createId } from './ids.ts';
 import { toStoredItems } from './stored-items.ts';
 import type { ModelRoute } from './model-router.ts';
+import { checkVectorStores } from '../tools/file-search/file-search-tool.ts';
 import { offerTools, type OfferedTools } from './offered-tools.ts';
 
 const MAX_CHAIN_DEPTH = 10_000;
@@ -39,6 +40,11 @@ export async function prepareResponse(
   const route = context.router.resolve(model);
   if (!route) throw modelNotFound(model);
   const offered = offerTools(request.tools, request.toolChoice);
+  if (offered.fileSearch) {
+    const param = `tools[${request.tools.findIndex((tool) => tool.type === 'file_search')}]`;
+    if (!context.vectorStores) throw invalidRequest(`${param}.type`, 'file_search is not available on this server.', 'unsupported_tool');
+    await checkVectorStores(offered.fileSearch, context.vectorStores, context.owner, param);
+  }
 
   const convertOptions = { sealer: context.sealer, owner: context.owner };
   const modelItems: ModelItem[] = [];

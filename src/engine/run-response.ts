@@ -5,7 +5,12 @@ import type { StoredItem } from '../storage/stores.ts';
 import type { ResponseObject, ResponseStatus, StreamEvent } from '../wire/response-types.ts';
 import type { CreateResponseRequest } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
+import type { SearchHit } from '../storage/vector-stores.ts';
+import { FILE_SEARCH_TOOL_NAME, formatHitsForModel, searchFiles } from '../tools/file-search/file-search-tool.ts';
+import type { FileSearchCallItem } from '../wire/response-types.ts';
 import { applyPrompt } from './apply-prompt.ts';
+import { CitationFilter, type CitableSource, type FilteredText } from './citation-filter.ts';
+import { createId } from './ids.ts';
 import { maybeCompact } from './compact-items.ts';
 import { checkJsonText } from './json-schema-validator.ts';
 import type { OfferedTools } from './offered-tools.ts';
@@ -13,6 +18,19 @@ import { OutputBuilder, type EventPayload } from './output-builder.ts';
 import { prepareResponse, type PreparedResponse } from './prepare-response.ts';
 
 export type { EngineContext } from './engine-context.ts';
+
+/** Model calls a response may spend on built-in tools before it must answer. */
+const MAX_SERVER_TOOL_STEPS = 8;
+
+function readQueries(argumentsText: string): string[] {
+  try {
+    const parsed = JSON.parse(argumentsText) as { queries?: unknown; query?: unknown };
+    const queries = Array.isArray(parsed.queries) ? parsed.queries : [parsed.query];
+    return queries.filter((query): query is string => typeof query === 'string');
+  } catch {
+    return [];
+  }
+}
 
 /** How to run a background response that was accepted (and stored as queued) earlier. */
 export interface RunOptions {
@@ -132,6 +150,45 @@ export async function* runResponse(
     );
   }
 
+  /** Runs one file_search call of the model, streaming its `file_search_call` item. */
+  const runFileSearchCall = async function* (
+    argumentsText: string,
+    firstNumber: number,
+  ): AsyncGenerator<StreamEvent, { hits: SearchHit[]; output: string }> {
+    const queries = readQueries(argumentsText);
+    const item: FileSearchCallItem = { id: createId('fs'), type: 'file_search_call', status: 'in_progress', queries: [], results: null };
+    const opened = builder.openItem(item);
+    const location = { output_index: opened.outputIndex, item_id: item.id };
+    for (const payload of opened.events) yield stamp(payload);
+    yield stamp({ type: 'response.file_search_call.in_progress', ...location });
+    item.queries = queries;
+    item.status = 'searching';
+    yield stamp({ type: 'response.file_search_call.searching', ...location });
+    let hits: SearchHit[] = [];
+    let output: string;
+    try {
+      hits = await searchFiles(prepared.offered.fileSearch!, queries, {
+        vectorStores: context.vectorStores!,
+        embedder: context.embedder ?? null,
+        owner: context.owner,
+        signal: upstreamAbort.signal,
+      });
+      item.status = 'completed';
+      output = formatHitsForModel(hits, firstNumber);
+    } catch (error) {
+      if (upstreamAbort.signal.aborted) throw error;
+      context.logError?.(error, 'file search failed');
+      item.status = 'failed';
+      output = 'The file search failed; answer without it, and say that the files could not be searched.';
+    }
+    if (request.include.includes('file_search_call.results')) {
+      item.results = hits.map((hit) => ({ file_id: hit.fileId, filename: hit.filename, score: hit.score, attributes: hit.attributes, text: hit.text }));
+    }
+    if (item.status === 'completed') yield stamp({ type: 'response.file_search_call.completed', ...location });
+    for (const payload of builder.closeItem(opened.outputIndex)) yield stamp(payload);
+    return { hits, output };
+  };
+
   try {
     if (!options.queued) yield stamp({ type: 'response.created', response: structuredClone(response) });
     yield stamp({ type: 'response.in_progress', response: structuredClone(response) });
@@ -147,16 +204,71 @@ export async function* runResponse(
         addUsage(compactionUsage, compacted.usage);
       }
       sentItems = compacted.items;
-      const attempts = modelAttempts(request, prepared, sentItems, context, upstreamAbort.signal);
-      for await (const step of attempts) {
-        if (step.kind === 'usage') {
-          sawUsage = true;
-          addUsage(usage, step.usage);
-        } else if (step.kind === 'finish') {
-          finishReason = step.event;
-        } else {
-          for (const payload of builder.accept(step.event)) yield stamp(payload);
+      // The agent loop: built-in tools the model calls (file_search) run here and the model is
+      // called again with their results; the response ends when it answers without them.
+      const sources: CitableSource[] = [];
+      let citations: CitationFilter | null = null;
+      const emitText = function* (delta: string): Generator<StreamEvent> {
+        if (!citations) {
+          for (const payload of builder.accept({ type: 'text-delta', delta })) yield stamp(payload);
+          return;
         }
+        yield* emitFiltered(citations.push(delta));
+      };
+      const emitFiltered = function* (filtered: FilteredText): Generator<StreamEvent> {
+        let cursor = 0;
+        for (const citation of filtered.citations) {
+          const before = filtered.text.slice(cursor, citation.offset);
+          if (before) for (const payload of builder.accept({ type: 'text-delta', delta: before })) yield stamp(payload);
+          for (const payload of builder.addCitation(citation.source.fileId, citation.source.filename)) yield stamp(payload);
+          cursor = citation.offset;
+        }
+        const rest = filtered.text.slice(cursor);
+        if (rest) for (const payload of builder.accept({ type: 'text-delta', delta: rest })) yield stamp(payload);
+      };
+      for (let step = 0; ; step++) {
+        const serverCalls = new Map<number, { callId: string; arguments: string }>();
+        let clientCalls = 0;
+        // Past the step limit the model must answer with what it has.
+        const toolsOff = step >= MAX_SERVER_TOOL_STEPS;
+        const attempts = modelAttempts(request, prepared, sentItems, context, upstreamAbort.signal, toolsOff);
+        for await (const attemptStep of attempts) {
+          if (attemptStep.kind === 'usage') {
+            sawUsage = true;
+            addUsage(usage, attemptStep.usage);
+            continue;
+          }
+          if (attemptStep.kind === 'finish') {
+            finishReason = attemptStep.event;
+            continue;
+          }
+          const event = attemptStep.event;
+          if (event.type === 'tool-call-start' && prepared.offered.byModelName.get(event.name)?.serverTool) {
+            serverCalls.set(event.index, { callId: event.callId, arguments: '' });
+          } else if (event.type === 'tool-call-delta' && serverCalls.has(event.index)) {
+            serverCalls.get(event.index)!.arguments += event.delta;
+          } else if (event.type === 'text-delta') {
+            yield* emitText(event.delta);
+          } else {
+            if (event.type === 'tool-call-start') clientCalls++;
+            for (const payload of builder.accept(event)) yield stamp(payload);
+          }
+        }
+        if (citations) yield* emitFiltered(citations.flush());
+        if (serverCalls.size === 0 || finishReason.reason === 'length') break;
+        for (const payload of builder.finish('completed')) yield stamp(payload);
+        for (const call of serverCalls.values()) {
+          const searched = yield* runFileSearchCall(call.arguments, sources.length + 1);
+          sources.push(...searched.hits.map((hit) => ({ fileId: hit.fileId, filename: hit.filename })));
+          sentItems = [
+            ...sentItems,
+            { type: 'function_call', callId: call.callId, name: FILE_SEARCH_TOOL_NAME, arguments: call.arguments },
+            { type: 'function_call_output', callId: call.callId, output: searched.output },
+          ];
+        }
+        citations = new CitationFilter(sources);
+        // Calls for the client to run end the response; the searches above are in its output.
+        if (clientCalls > 0) break;
       }
     } catch (error) {
       if (context.signal.aborted) throw error;
@@ -230,11 +342,13 @@ async function* modelAttempts(
   modelItems: ModelItem[],
   context: EngineContext,
   signal: AbortSignal,
+  toolsOff = false,
 ): AsyncGenerator<AttemptStep> {
   const format = request.text.format;
   const textSchema = format.type === 'json_schema' && format.strict === true ? format.schema : null;
   const maxAttempts = 1 + (context.structuredOutputRetries ?? 2);
   const baseRequest = modelRequest(request, prepared, signal);
+  if (toolsOff) Object.assign(baseRequest, { tools: [], toolChoice: 'none' });
   let items = modelItems;
   const streamed = { text: false, reasoning: false };
 

@@ -60,9 +60,17 @@ export interface CompactionItem {
   encrypted_content: string;
 }
 
+export interface FileSearchCallItem {
+  type: 'file_search_call';
+  id: string;
+  status: 'in_progress' | 'searching' | 'completed' | 'incomplete' | 'failed';
+  queries: string[];
+  results: Array<{ file_id: string; filename: string; score: number; attributes: Record<string, unknown>; text: string }> | null;
+}
+
 export type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 
-export type OutputItem = OutputMessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem | CompactionItem;
+export type OutputItem = OutputMessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem | CompactionItem | FileSearchCallItem;
 
 export interface ResponseUsage {
   input_tokens: number;
