@@ -7,10 +7,12 @@ import { createAuthenticator } from './http/auth.ts';
 import { sendError, toApiError } from './http/errors.ts';
 import { registerCompactRoutes } from './http/routes/compact.ts';
 import { registerConversationRoutes } from './http/routes/conversations.ts';
+import { registerFileRoutes } from './http/routes/files.ts';
 import { registerInputTokenRoutes } from './http/routes/input-tokens.ts';
 import { registerModelRoutes } from './http/routes/models.ts';
 import { registerPromptRoutes } from './http/routes/prompts.ts';
 import { registerResponseRoutes } from './http/routes/responses.ts';
+import type { BlobStore } from './storage/blobs/blob-store.ts';
 import type { Storage } from './storage/stores.ts';
 
 /** Everything the HTTP app needs, built by main.ts (or by a test). */
@@ -23,6 +25,10 @@ export interface AppDependencies {
   /** SHA-256 of each accepted API key → its project. Empty: no auth (loopback only). */
   apiKeyHashes: Map<string, string>;
   bodyLimitBytes: number;
+  /** The bytes of files and upload parts; the storage keeps their metadata. */
+  blobs: BlobStore;
+  /** Largest file POST /v1/files takes. */
+  maxFileBytes: number;
   structuredOutputRetries: number;
   /** pino options for Fastify's logger, or false for none. */
   logger?: boolean | Record<string, unknown>;
@@ -66,5 +72,6 @@ export function createApp(dependencies: AppDependencies): FastifyInstance {
   registerConversationRoutes(app, dependencies);
   registerModelRoutes(app, dependencies.router);
   registerPromptRoutes(app, dependencies.storage.prompts);
+  registerFileRoutes(app, dependencies);
   return app;
 }

@@ -11,7 +11,9 @@ import type { RiposteConfig } from './config/riposte-config.ts';
 import { ConfigError } from './config/load-config.ts';
 import { ContentSealer } from './engine/sealed-content.ts';
 import { createAdapter } from './providers/create-adapter.ts';
+import { LocalBlobStore } from './storage/blobs/local-blob-store.ts';
 import { openStorage } from './storage/open-storage.ts';
+import { pruneFiles } from './storage/prune-files.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -59,6 +61,10 @@ export async function startServer(
       sealer: new ContentSealer(config.encryptionKey ?? loadOrCreateKey(config.dataDirectory)),
       apiKeyHashes: new Map(config.apiKeys.map((key) => [key.sha256, key.project])),
       bodyLimitBytes: config.bodyLimitBytes,
+      // On PostgreSQL every replica must see the same folder (a shared volume) until an
+      // S3-compatible BlobStore is configured.
+      blobs: new LocalBlobStore(join(config.dataDirectory, 'blobs')),
+      maxFileBytes: config.maxFileBytes,
       structuredOutputRetries: config.structuredOutputRetries,
       logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
       background: { background: storage.background, queue: jobs.queue, bus: jobs.bus },
@@ -78,6 +84,9 @@ export async function startServer(
       storage.background
         .prune(config.backgroundRetentionSeconds)
         .catch((error: unknown) => app.log.error({ err: error }, 'prune failed'));
+      pruneFiles(storage, dependencies.blobs).catch((error: unknown) =>
+        app.log.error({ err: error }, 'pruning expired files failed'),
+      );
     };
     prune();
     const pruneTimer = setInterval(prune, 3600_000);

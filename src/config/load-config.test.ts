@@ -59,6 +59,7 @@ describe('loadConfig: defaults', () => {
     assert.equal(config.dataDirectory, './data');
     assert.equal(config.databaseUrl, null);
     assert.equal(config.bodyLimitBytes, 50 * 1024 * 1024);
+    assert.equal(config.maxFileBytes, 512 * 1024 * 1024);
     assert.deepEqual(config.apiKeys, []);
     assert.equal(config.providers.size, 0);
     assert.deepEqual(config.models, []);

@@ -7,6 +7,8 @@ export interface RiposteConfig {
   databaseUrl: string | null;
   /** Largest accepted request body, bytes. */
   bodyLimitBytes: number;
+  /** Largest file POST /v1/files takes, bytes (OpenAI's limit, 512 MB, by default). */
+  maxFileBytes: number;
   apiKeys: ApiKeyConfig[];
   providers: Map<string, ProviderConfig>;
   models: ModelConfig[];

@@ -6,7 +6,8 @@
 export const ERROR_CODES = {
   // Request validation (400)
   invalid_json: 'The body is not valid JSON.',
-  invalid_content_type: 'The body is not JSON (Content-Type must be application/json).',
+  invalid_content_type:
+    'The body is not JSON (Content-Type must be application/json), or, for file uploads, not multipart/form-data.',
   missing_required_parameter: 'A required parameter is absent.',
   invalid_type: 'A parameter has the wrong JSON type.',
   invalid_value: 'A parameter is outside its enum, pattern or allowed set, or names an id that does not exist.',
@@ -30,6 +31,10 @@ export const ERROR_CODES = {
   unsupported_parameter: 'A parameter this server does not serve yet.',
   unsupported_tool: 'A built-in tool (or tool_choice) this server does not run yet.',
   context_length_exceeded: "The input does not fit the model's context window.",
+  file_too_large: 'A file (max_file_bytes) or an upload part (64 MB) is larger than allowed.',
+  upload_not_pending: 'The upload is completed, cancelled or expired: it takes no more parts, completion or cancel.',
+  upload_size_mismatch: "The parts named on completing an upload do not add up to the upload's bytes.",
+  checksum_mismatch: 'The md5 given on completing an upload does not match the assembled bytes.',
   // Auth and routing
   invalid_api_key: 'The bearer key is not one of the configured keys (401).',
   unknown_url: 'No such route (404).',

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { describeBackgroundStoreContract } from './background-store-contract.ts';
 import { describeConversationStoreContract } from './conversation-store-contract.ts';
 import { CursorNotFoundError } from './cursor-not-found-error.ts';
+import { describeFileStoreContract } from './file-store-contract.ts';
 import { describePromptStoreContract } from './prompt-store-contract.ts';
 import { assistantMessage, firstPage, messageItem, newOwner, newResponse } from './store-contract-fixtures.ts';
 import type { PageRequest, Storage, StoredItem } from './stores.ts';
@@ -571,6 +572,7 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
     describeConversationStoreContract(() => storage);
     describePromptStoreContract(() => storage);
     describeBackgroundStoreContract(() => storage);
+    describeFileStoreContract(() => storage);
   });
 }
 

@@ -81,6 +81,8 @@ export interface Storage {
   readonly conversations: ConversationStore;
   readonly prompts: PromptStore;
   readonly background: BackgroundStore;
+  readonly files: FileStore;
+  readonly uploads: UploadStore;
   close(): Promise<void>;
 }
 
@@ -203,4 +205,125 @@ export interface BackgroundStore {
    * request) is that old. The response rows stay. Returns how many requests it deleted.
    */
   prune(olderThanSeconds: number): Promise<number>;
+}
+
+/**
+ * A file's metadata; its bytes are in the BlobStore under `blobKey`. Files are immutable once
+ * created: they are only read, listed and deleted.
+ */
+export interface StoredFile {
+  /** `file-…`. */
+  id: string;
+  owner: string;
+  /** Unix seconds. */
+  createdAt: number;
+  bytes: number;
+  filename: string;
+  purpose: string;
+  /** The content type the client sent with the bytes, if any. */
+  mimeType: string | null;
+  /** Unix seconds after which the file reads as absent; null: kept until deleted. */
+  expiresAt: number | null;
+  blobKey: string;
+}
+
+/** One page of files, and whether more follow in the same order. */
+export interface FilePage {
+  files: StoredFile[];
+  hasMore: boolean;
+}
+
+export interface FileListRequest {
+  /** Only files with this purpose; null for all. */
+  purpose: string | null;
+  /** File id to start after (exclusive), in the listing's order; unknown throws CursorNotFoundError. */
+  after: string | null;
+  limit: number;
+  /** By creation time (files created in the same second in the order they were created). */
+  order: 'asc' | 'desc';
+}
+
+/**
+ * The Files API's records. An expired file (expiresAt in the past) reads as absent everywhere,
+ * before `deleteExpired` removes it.
+ */
+export interface FileStore {
+  /** Inserts a file; fails if the id exists. */
+  create(file: StoredFile): Promise<void>;
+  /** The file, or null when absent, expired, deleted or another owner's. */
+  get(owner: string, id: string): Promise<StoredFile | null>;
+  list(owner: string, request: FileListRequest): Promise<FilePage>;
+  /** Deletes the file and returns what it was (its blob is the caller's to delete); null when absent. */
+  delete(owner: string, id: string): Promise<StoredFile | null>;
+  /**
+   * Deletes up to `limit` files whose expiry has passed, whoever owns them, and returns them so the
+   * caller can delete their blobs (see pruneFiles in ./prune-files.ts).
+   */
+  deleteExpired(limit: number): Promise<StoredFile[]>;
+}
+
+/**
+ * An Upload of the Uploads API: a file sent in parts, assembled on completion. `status` is as
+ * stored; an upload still pending after `expiresAt` is reported `expired`.
+ */
+export interface StoredUpload {
+  /** `upload_…`. */
+  id: string;
+  owner: string;
+  createdAt: number;
+  /** Unix seconds: an upload takes no parts and cannot be completed after this. */
+  expiresAt: number;
+  filename: string;
+  purpose: string;
+  /** The size the client announced; completion checks the parts add up to it. */
+  bytes: number;
+  mimeType: string;
+  /** `expires_after.seconds` for the file the upload becomes; null: the file does not expire. */
+  fileExpiresAfterSeconds: number | null;
+  status: 'pending' | 'completed' | 'cancelled' | 'expired';
+  /** The file made on completion. */
+  fileId: string | null;
+}
+
+/** A chunk of an upload; its bytes are in the BlobStore under `blobKey` until completion. */
+export interface StoredUploadPart {
+  /** `part_…`. */
+  id: string;
+  uploadId: string;
+  createdAt: number;
+  bytes: number;
+  blobKey: string;
+}
+
+/** An upload that ended (completed or cancelled), with the blobs of its parts, now the caller's to delete. */
+export interface EndedUpload {
+  upload: StoredUpload;
+  partBlobKeys: string[];
+}
+
+export interface UploadStore {
+  /** Inserts a pending upload; fails if the id exists. */
+  create(upload: StoredUpload): Promise<void>;
+  /** The upload, or null when absent, pruned or another owner's. */
+  get(owner: string, id: string): Promise<StoredUpload | null>;
+  /**
+   * Records a part whose bytes are already in the BlobStore. False (and nothing recorded) unless
+   * the upload is this owner's, pending and not expired — the part's blob is then the caller's
+   * to delete.
+   */
+  addPart(owner: string, uploadId: string, part: StoredUploadPart): Promise<boolean>;
+  /** The parts of a pending upload, in the order they were added. */
+  listParts(owner: string, uploadId: string): Promise<StoredUploadPart[]>;
+  /**
+   * Atomically: inserts `file`, marks the upload completed with it and forgets its parts. Null
+   * (and nothing written) unless the upload is this owner's, pending and not expired.
+   */
+  complete(owner: string, uploadId: string, file: StoredFile): Promise<EndedUpload | null>;
+  /** Marks a pending upload cancelled and forgets its parts; null unless it was pending and not expired. */
+  cancel(owner: string, uploadId: string): Promise<EndedUpload | null>;
+  /**
+   * Deletes uploads (any status) whose expiry passed more than `olderThanSeconds` ago, with their
+   * parts, and returns the parts' blob keys for the caller to delete.
+   */
+  prune(olderThanSeconds: number): Promise<string[]>;
 }

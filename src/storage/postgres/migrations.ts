@@ -132,6 +132,56 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'files, uploads and upload parts',
+    // Documents and client-chosen names are JSON text, as migration 2 made them.
+    sql: `
+      -- Bytes live in the blob store under blob_key; these rows are the metadata. "sequence"
+      -- orders files created in the same second. filename is JSON text (nameText): a text value
+      -- cannot hold the NUL a client may put in a name. expires_at NULL: kept until deleted.
+      CREATE TABLE files (
+        id text PRIMARY KEY,
+        sequence bigint GENERATED ALWAYS AS IDENTITY,
+        owner text NOT NULL,
+        created_at bigint NOT NULL,
+        bytes bigint NOT NULL,
+        filename text NOT NULL,
+        purpose text NOT NULL,
+        mime_type text,
+        expires_at bigint,
+        blob_key text NOT NULL
+      );
+      CREATE INDEX files_by_owner ON files (owner, created_at, sequence);
+      CREATE INDEX files_by_expiry ON files (expires_at) WHERE expires_at IS NOT NULL;
+
+      CREATE TABLE uploads (
+        id text PRIMARY KEY,
+        owner text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        filename text NOT NULL,
+        purpose text NOT NULL,
+        bytes bigint NOT NULL,
+        mime_type text NOT NULL,
+        file_expires_after bigint,
+        status text NOT NULL CHECK (status IN ('pending', 'completed', 'cancelled')),
+        file_id text
+      );
+      CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+
+      -- "sequence" keeps the order parts were added in; completion takes the order the client gives.
+      CREATE TABLE upload_parts (
+        id text PRIMARY KEY,
+        sequence bigint GENERATED ALWAYS AS IDENTITY,
+        upload_id text NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        bytes bigint NOT NULL,
+        blob_key text NOT NULL
+      );
+      CREATE INDEX upload_parts_by_upload ON upload_parts (upload_id, sequence);
+    `,
+  },
 ];
 
 /**

@@ -2,6 +2,8 @@ import pg from 'pg';
 import type { Storage } from '../stores.ts';
 import { migratePostgres } from './migrations.ts';
 import { PostgresBackgroundStore } from './postgres-background-store.ts';
+import { PostgresFileStore } from './postgres-file-store.ts';
+import { PostgresUploadStore } from './postgres-upload-store.ts';
 import { PostgresConversationStore } from './postgres-conversation-store.ts';
 import { PostgresPromptStore } from './postgres-prompt-store.ts';
 import { PostgresResponseStore } from './postgres-response-store.ts';
@@ -45,6 +47,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     conversations: new PostgresConversationStore(pool),
     prompts: new PostgresPromptStore(pool),
     background: new PostgresBackgroundStore(pool),
+    files: new PostgresFileStore(pool),
+    uploads: new PostgresUploadStore(pool),
     async close() {
       if (closed) return;
       closed = true;

@@ -114,6 +114,55 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 10,
+    name: 'files, uploads and upload parts',
+    sql: `
+      -- Bytes live in the blob store under blob_key; these rows are the metadata. "sequence" (a
+      -- rowid alias) orders files created in the same second. filename is JSON text, as names
+      -- a client chooses are (nameText). expires_at NULL: kept until deleted.
+      CREATE TABLE files (
+        sequence INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        filename TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        mime_type TEXT,
+        expires_at INTEGER,
+        blob_key TEXT NOT NULL
+      );
+      CREATE INDEX files_by_owner ON files (owner, created_at, sequence);
+      CREATE INDEX files_by_expiry ON files (expires_at) WHERE expires_at IS NOT NULL;
+
+      CREATE TABLE uploads (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        filename TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        mime_type TEXT NOT NULL,
+        file_expires_after INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'cancelled')),
+        file_id TEXT
+      );
+      CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+
+      -- "sequence" keeps the order parts were added in; completion takes the order the client gives.
+      CREATE TABLE upload_parts (
+        sequence INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        upload_id TEXT NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        blob_key TEXT NOT NULL
+      );
+      CREATE INDEX upload_parts_by_upload ON upload_parts (upload_id, sequence);
+    `,
+  },
 ];
 
 /**

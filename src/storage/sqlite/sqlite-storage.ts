@@ -2,6 +2,8 @@ import { DatabaseSync } from 'node:sqlite';
 import type { Storage } from '../stores.ts';
 import { migrateSqlite } from './migrations.ts';
 import { SqliteBackgroundStore } from './sqlite-background-store.ts';
+import { SqliteFileStore } from './sqlite-file-store.ts';
+import { SqliteUploadStore } from './sqlite-upload-store.ts';
 import { SqliteConversationStore } from './sqlite-conversation-store.ts';
 import { SqlitePromptStore } from './sqlite-prompt-store.ts';
 import { SqliteResponseStore } from './sqlite-response-store.ts';
@@ -38,6 +40,8 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     conversations: new SqliteConversationStore(database),
     prompts: new SqlitePromptStore(database),
     background: new SqliteBackgroundStore(database),
+    files: new SqliteFileStore(database),
+    uploads: new SqliteUploadStore(database),
     async close() {
       if (closed) return;
       closed = true;
