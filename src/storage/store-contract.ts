@@ -7,6 +7,7 @@ import { describeFileStoreContract } from './file-store-contract.ts';
 import { describePromptStoreContract } from './prompt-store-contract.ts';
 import { assistantMessage, firstPage, messageItem, newOwner, newResponse } from './store-contract-fixtures.ts';
 import type { PageRequest, Storage, StoredItem } from './stores.ts';
+import { describeVectorStoreContract } from './vector-store-contract.ts';
 
 /**
  * The one contract every Storage implementation passes (DESIGN.md: one suite, every dialect).
@@ -572,6 +573,7 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
     describeConversationStoreContract(() => storage);
     describePromptStoreContract(() => storage);
     describeBackgroundStoreContract(() => storage);
+    describeVectorStoreContract(() => storage.vectorStores);
     describeFileStoreContract(() => storage);
   });
 }

@@ -7,6 +7,8 @@
  * so no request can see or change another key's data: an id owned by someone else reads as absent.
  */
 
+import type { VectorStoreStore } from './vector-stores.ts';
+
 /** A Responses API item as it is on the wire (message, function_call, reasoning, …), with its `id`. */
 export type StoredItem = Record<string, unknown> & { id: string; type: string };
 
@@ -83,6 +85,7 @@ export interface Storage {
   readonly background: BackgroundStore;
   readonly files: FileStore;
   readonly uploads: UploadStore;
+  readonly vectorStores: VectorStoreStore;
   close(): Promise<void>;
 }
 

@@ -131,6 +131,12 @@ export interface VectorStoreStore {
   removeFile(owner: string, vectorStoreId: string, fileId: string): Promise<boolean>;
   /** The chunk texts of one file in order (the `content` endpoint). */
   fileChunks(owner: string, vectorStoreId: string, fileId: string): Promise<string[]>;
+  /**
+   * Files still in_progress, whoever owns them, oldest first. After a SQLite restart their
+   * ingestion jobs (held in the dead process's memory) are gone, so the server enqueues them again
+   * (recoverIngestion in src/tools/file-search/ingest-file.ts).
+   */
+  listInProgressFiles(): Promise<Array<{ owner: string; vectorStoreId: string; fileId: string }>>;
 
   createBatch(batch: StoredFileBatch): Promise<void>;
   getBatch(owner: string, vectorStoreId: string, batchId: string): Promise<StoredFileBatch | null>;

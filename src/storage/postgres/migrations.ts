@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { postgresVectorStoreMigration } from './postgres-vector-store-migration.ts';
 
 /** One schema change. Versions only grow; a released step is never edited, only followed. */
 export interface PostgresMigration {
@@ -182,6 +183,7 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX upload_parts_by_upload ON upload_parts (upload_id, sequence);
     `,
   },
+  postgresVectorStoreMigration,
 ];
 
 /**

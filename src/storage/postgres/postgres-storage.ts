@@ -4,6 +4,7 @@ import { migratePostgres } from './migrations.ts';
 import { PostgresBackgroundStore } from './postgres-background-store.ts';
 import { PostgresFileStore } from './postgres-file-store.ts';
 import { PostgresUploadStore } from './postgres-upload-store.ts';
+import { enablePgvector, PostgresVectorStoreStore } from './postgres-vector-store-store.ts';
 import { PostgresConversationStore } from './postgres-conversation-store.ts';
 import { PostgresPromptStore } from './postgres-prompt-store.ts';
 import { PostgresResponseStore } from './postgres-response-store.ts';
@@ -39,6 +40,13 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     await pool.end();
     throw error;
   }
+  let supportsVectors: boolean;
+  try {
+    supportsVectors = await enablePgvector(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
   let closed = false;
   return {
     kind: 'postgres',
@@ -49,6 +57,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     background: new PostgresBackgroundStore(pool),
     files: new PostgresFileStore(pool),
     uploads: new PostgresUploadStore(pool),
+    vectorStores: new PostgresVectorStoreStore(pool, supportsVectors),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,4 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { sqliteVectorStoreMigration } from './sqlite-vector-store-migration.ts';
 
 /** One schema change. Versions only grow; a released step is never edited, only followed. */
 export interface SqliteMigration {
@@ -163,6 +164,7 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE INDEX upload_parts_by_upload ON upload_parts (upload_id, sequence);
     `,
   },
+  sqliteVectorStoreMigration,
 ];
 
 /**

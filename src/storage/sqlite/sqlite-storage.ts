@@ -1,9 +1,11 @@
 import { DatabaseSync } from 'node:sqlite';
+import * as sqliteVec from 'sqlite-vec';
 import type { Storage } from '../stores.ts';
 import { migrateSqlite } from './migrations.ts';
 import { SqliteBackgroundStore } from './sqlite-background-store.ts';
 import { SqliteFileStore } from './sqlite-file-store.ts';
 import { SqliteUploadStore } from './sqlite-upload-store.ts';
+import { SqliteVectorStoreStore } from './sqlite-vector-store-store.ts';
 import { SqliteConversationStore } from './sqlite-conversation-store.ts';
 import { SqlitePromptStore } from './sqlite-prompt-store.ts';
 import { SqliteResponseStore } from './sqlite-response-store.ts';
@@ -18,7 +20,8 @@ export interface SqliteStorageOptions {
  * the whole process: node:sqlite is synchronous, so a pool would buy nothing.
  */
 export async function openSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
-  const database = new DatabaseSync(options.path, { enableForeignKeyConstraints: true });
+  const database = new DatabaseSync(options.path, { enableForeignKeyConstraints: true, allowExtension: true });
+  const supportsVectors = loadSqliteVec(database);
   try {
     // WAL lets readers run beside the one writer; NORMAL is durable across a process crash (only
     // a power loss can drop the last commits), and it saves an fsync on every commit of the hot
@@ -42,10 +45,27 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     background: new SqliteBackgroundStore(database),
     files: new SqliteFileStore(database),
     uploads: new SqliteUploadStore(database),
+    vectorStores: new SqliteVectorStoreStore(database, supportsVectors),
     async close() {
       if (closed) return;
       closed = true;
       database.close();
     },
   };
+}
+
+/**
+ * Loads sqlite-vec for vector search; without it (no build for this platform, or a SQLite that
+ * refuses extensions) vector stores search by keyword alone. Loading is switched off again
+ * afterwards so nothing else can load code into the process through this connection.
+ */
+function loadSqliteVec(database: DatabaseSync): boolean {
+  try {
+    database.loadExtension(sqliteVec.getLoadablePath());
+    return true;
+  } catch {
+    return false;
+  } finally {
+    database.enableLoadExtension(false);
+  }
 }

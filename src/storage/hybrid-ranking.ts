@@ -1,0 +1,85 @@
+/*
+ * The dialect-free half of vector-store search, shared by the SQLite and PostgreSQL stores so
+ * both rank exactly alike: how a user's query becomes keyword terms, how ranked lists are fused
+ * (Reciprocal Rank Fusion) and how the fused score becomes 0–1.
+ */
+
+/** How many hits each ranked list (one query's keyword hits, or its vector hits) contributes. */
+export const candidatesPerList = 50;
+
+/** RRF's constant: 60 as in Cormack et al. (2009), the value Elasticsearch and OpenSearch use. */
+export const reciprocalRankConstant = 60;
+
+/** More terms than this add nothing a user meant and only slow the full-text query down. */
+const maximumTerms = 64;
+
+/**
+ * The words of a query, for an OR of terms. Query syntax (FTS5's NEAR, quotes, column filters,
+ * `*`; tsquery's `&|!:`) is never passed through: the words are cut out of the text and quoted by
+ * the store, so a user's query can only ever be words.
+ */
+export function keywordTerms(query: string): string[] {
+  const words = query.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+  return [...new Set(words)].slice(0, maximumTerms);
+}
+
+/** An FTS5 MATCH expression: each word a quoted string, ORed; null when there is no word. */
+export function fts5Query(query: string): string | null {
+  const terms = keywordTerms(query);
+  if (terms.length === 0) return null;
+  return terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(' OR ');
+}
+
+/**
+ * Fuses ranked lists of chunk ids (best first) with Reciprocal Rank Fusion and returns each
+ * chunk's score normalised to 0–1: the RRF sum divided by the best sum possible over the lists
+ * that found anything (first in every one of them). Lists that found nothing do not count, so a
+ * keyword-only search (no embeddings) still gives its best hit 1, and a query with no keyword in
+ * the corpus is judged by its vector hits alone. Ranks, not raw scores, are fused because BM25,
+ * ts_rank_cd and cosine distance live on unrelated scales.
+ */
+export function fuseRankings<Id>(lists: ReadonlyArray<readonly Id[]>): Map<Id, number> {
+  const sums = new Map<Id, number>();
+  let contributingLists = 0;
+  for (const list of lists) {
+    if (list.length === 0) continue;
+    contributingLists += 1;
+    list.forEach((id, index) => {
+      sums.set(id, (sums.get(id) ?? 0) + 1 / (reciprocalRankConstant + index + 1));
+    });
+  }
+  const best = contributingLists / (reciprocalRankConstant + 1);
+  const scores = new Map<Id, number>();
+  for (const [id, sum] of sums) scores.set(id, Math.min(1, sum / best));
+  return scores;
+}
+
+/**
+ * The ids to return: score at least `threshold`, best first (ties by id, so results are stable),
+ * at most `limit`.
+ */
+export function topFused<Id extends number | string>(
+  scores: Map<Id, number>,
+  threshold: number,
+  limit: number,
+): Array<{ id: Id; score: number }> {
+  return [...scores]
+    .filter(([, score]) => score >= threshold)
+    .map(([id, score]) => ({ id, score }))
+    .sort((left, right) => right.score - left.score || compareIds(left.id, right.id))
+    .slice(0, Math.max(0, limit));
+}
+
+function compareIds(left: number | string, right: number | string): number {
+  if (left === right) return 0;
+  return left < right ? -1 : 1;
+}
+
+/**
+ * Chunk text as the stores keep it: PostgreSQL text cannot hold NUL nor a lone surrogate, so
+ * both stores drop NUL and make the text well-formed (the File itself keeps its bytes; chunks
+ * are derived, searchable text).
+ */
+export function chunkText(text: string): string {
+  return text.replaceAll('\u0000', '').toWellFormed();
+}
