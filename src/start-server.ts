@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApp, type AppDependencies } from './app.ts';
 import { startBackgroundWorker } from './background-worker.ts';
-import { recoverBackgroundResponses } from './engine/background-responses.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, recoverBackgroundResponses } from './engine/background-responses.ts';
 import { openJobs, type Jobs } from './jobs/open-jobs.ts';
 import { ConfigModelRouter } from './config/config-model-router.ts';
 import type { RiposteConfig } from './config/riposte-config.ts';
@@ -54,7 +54,7 @@ export async function startServer(
       storage.kind === 'sqlite' ? 0 : 6 * 3600,
     );
     const router = new ConfigModelRouter(config.models, config.providers, createAdapter);
-    jobs = await openJobs({ databaseUrl: config.databaseUrl });
+    jobs = await openJobs({ databaseUrl: config.databaseUrl, jobSchema: config.jobsSchema });
     const dependencies: AppDependencies = {
       storage,
       router,
@@ -67,7 +67,13 @@ export async function startServer(
       maxFileBytes: config.maxFileBytes,
       structuredOutputRetries: config.structuredOutputRetries,
       logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
-      background: { background: storage.background, queue: jobs.queue, bus: jobs.bus },
+      background: {
+        background: storage.background,
+        queue: jobs.queue,
+        bus: jobs.bus,
+        // Several beats fit in the stale window, so one slow write never looks like a death.
+        heartbeatIntervalMs: Math.min(DEFAULT_HEARTBEAT_INTERVAL_MS, (config.backgroundStaleSeconds * 1000) / 4),
+      },
     };
     const app = createApp(dependencies);
     if (storage.kind === 'sqlite') {
@@ -91,6 +97,23 @@ export async function startServer(
     prune();
     const pruneTimer = setInterval(prune, 3600_000);
     pruneTimer.unref();
+    // PostgreSQL: pg-boss fails the job of a replica that died but never runs it again, and its
+    // response would stay in progress for ever. Every replica sweeps for responses whose
+    // heartbeat went stale and ends them as interrupted, as a SQLite restart does. Two replicas
+    // sweeping the same one at once is harmless: finish is idempotent, a second terminal event
+    // is skipped, and at worst one append collides and that sweep is retried on the next tick.
+    let sweepTimer: NodeJS.Timeout | null = null;
+    if (storage.kind === 'postgres') {
+      const sweep = (): void => {
+        recoverBackgroundResponses({ responses: storage.responses }, dependencies.background, {
+          requeue: false,
+          staleAfterSeconds: config.backgroundStaleSeconds,
+        }).catch((error: unknown) => app.log.error({ err: error }, 'sweeping stale background responses failed'));
+      };
+      sweep();
+      sweepTimer = setInterval(sweep, Math.min(60_000, (config.backgroundStaleSeconds * 1000) / 2));
+      sweepTimer.unref();
+    }
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -110,6 +133,7 @@ export async function startServer(
       port,
       close: async () => {
         clearInterval(pruneTimer);
+        if (sweepTimer !== null) clearInterval(sweepTimer);
         // Stop taking jobs; running ones get the grace period, then end as interrupted.
         await dependencies.background.queue.stop(config.shutdownGraceMs);
         await app.close();

@@ -65,6 +65,11 @@ describe('loadConfig: defaults', () => {
     assert.deepEqual(config.models, []);
     assert.equal(config.encryptionKey, null);
     assert.equal(config.structuredOutputRetries, 2);
+    assert.equal(config.backgroundConcurrency, 8);
+    assert.equal(config.backgroundRetentionSeconds, 7 * 24 * 3600);
+    assert.equal(config.shutdownGraceMs, 10_000);
+    assert.equal(config.backgroundStaleSeconds, 120);
+    assert.equal(config.jobsSchema, 'riposte_jobs');
     assert.equal(config.logLevel, 'info');
   });
 
@@ -525,6 +530,18 @@ describe('loadConfig: every bad value names its key', () => {
       () => load({ config: configFile('structured_output_retries: 11\n') }),
       'structured_output_retries',
     );
+    assertConfigError(() => load({ config: configFile('background_stale_seconds: 1\n') }), 'background_stale_seconds');
+    for (const schema of ['Jobs', 'riposte-jobs', 'jobs; DROP TABLE x', '1jobs', ''])
+      assertConfigError(() => load({ config: configFile(`jobs_schema: ${JSON.stringify(schema)}\n`) }), 'jobs_schema');
+  });
+
+  test('background settings from the file', () => {
+    const config = load({
+      config: configFile('background_stale_seconds: 30\njobs_schema: riposte_jobs_blue\nshutdown_grace_ms: 0\n'),
+    });
+    assert.equal(config.backgroundStaleSeconds, 30);
+    assert.equal(config.jobsSchema, 'riposte_jobs_blue');
+    assert.equal(config.shutdownGraceMs, 0);
   });
 });
 

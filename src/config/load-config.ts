@@ -49,6 +49,8 @@ const KNOWN_TOP_LEVEL_KEYS = new Set([
   'background_concurrency',
   'background_retention_seconds',
   'shutdown_grace_ms',
+  'background_stale_seconds',
+  'jobs_schema',
   'log_level',
 ]);
 
@@ -127,6 +129,8 @@ export function loadConfig(flags: ConfigFlags, environment: Environment = proces
       10 * 365 * 24 * 3600,
     ),
     shutdownGraceMs: readInteger(file.shutdown_grace_ms ?? 10_000, 'shutdown_grace_ms', 0, 3_600_000),
+    backgroundStaleSeconds: readInteger(file.background_stale_seconds ?? 120, 'background_stale_seconds', 2, 86_400),
+    jobsSchema: readSchemaName(file.jobs_schema ?? 'riposte_jobs', 'jobs_schema'),
     logLevel: logLevel as RiposteConfig['logLevel'],
   };
 }
@@ -296,6 +300,17 @@ function readDatabaseUrl(value: unknown): string | null {
   if (!/^postgres(ql)?:\/\//.test(url))
     throw new ConfigError('database_url', 'must be a postgres:// or postgresql:// URL');
   return url;
+}
+
+/**
+ * pg-boss puts the name into its SQL unquoted, so only a plain lower-case identifier is safe
+ * (and it must be one PostgreSQL folds to itself).
+ */
+function readSchemaName(value: unknown, key: string): string {
+  const name = readString(value, key);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
+    throw new ConfigError(key, 'must be a lower-case SQL identifier (letters, digits, _; at most 63)');
+  return name;
 }
 
 function readEncryptionKey(value: unknown): Buffer {

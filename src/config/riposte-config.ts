@@ -21,6 +21,13 @@ export interface RiposteConfig {
   backgroundRetentionSeconds: number;
   /** On SIGTERM, how long running background responses may take before they are interrupted. */
   shutdownGraceMs: number;
+  /**
+   * PostgreSQL: a background response in progress whose replica has not refreshed its heartbeat
+   * for this long is taken to have died with it and is ended as interrupted.
+   */
+  backgroundStaleSeconds: number;
+  /** PostgreSQL: pg-boss's schema (its job tables), beside the store's tables. */
+  jobsSchema: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 

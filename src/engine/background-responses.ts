@@ -14,7 +14,14 @@ export interface BackgroundDependencies {
   background: BackgroundStore;
   queue: JobQueue;
   bus: EventBus;
+  /**
+   * How often a running job refreshes its heartbeat (BackgroundStore.touch); well under the
+   * window after which another replica takes it for dead. 15 s unless set.
+   */
+  heartbeatIntervalMs?: number;
 }
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 
 /** response.created and response.queued are logged when a background response is accepted. */
 const ACCEPTED_EVENT_COUNT = 2;
@@ -94,7 +101,17 @@ export async function runBackgroundJob(
   const unsubscribe = await bus.subscribe(cancelChannel(job.responseId), () =>
     abort.abort(new Error('Cancelled by request.')),
   );
+  // The heartbeat says this replica is alive and still running the response, however long the
+  // upstream stays quiet; on PostgreSQL, a sweep ends responses whose heartbeat went stale
+  // (their replica died). The first beat comes before the status moves to in_progress, so the
+  // sweep never sees it in progress with only the (maybe old) time it was queued.
+  const beat = (): void => {
+    // A missed beat is retried on the next tick; only a long run of them looks like a death.
+    background.touch(job.responseId).catch(() => undefined);
+  };
+  const heartbeat = setInterval(beat, dependencies.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
   try {
+    await background.touch(job.responseId);
     if (await background.isCancelRequested(job.responseId)) abort.abort(new Error('Cancelled by request.'));
     let lastSequence = ACCEPTED_EVENT_COUNT - 1;
     try {
@@ -121,6 +138,7 @@ export async function runBackgroundJob(
       ]);
     }
   } finally {
+    clearInterval(heartbeat);
     signal.removeEventListener('abort', onShutdown);
     await unsubscribe();
     await bus.publish(eventsChannel(job.responseId), 'end');
@@ -237,16 +255,23 @@ export async function cancelBackgroundResponse(
 }
 
 /**
- * After a restart: queued background responses run again; ones that were running when the
- * process died end failed, saying so, with a terminal event for anyone replaying their stream.
+ * After a restart (SQLite, `requeue: true`): queued background responses run again; ones that
+ * were running when the process died end failed, saying so, with a terminal event for anyone
+ * replaying their stream.
+ *
+ * The PostgreSQL sweep (`staleAfterSeconds`): only responses in progress whose heartbeat is older
+ * than that are ended — their replica died (a live one touches every few seconds). Queued ones
+ * are pg-boss's to hand out, so the sweep passes `requeue: false`.
  */
 export async function recoverBackgroundResponses(
   context: Pick<EngineContext, 'responses'>,
   dependencies: BackgroundDependencies,
-  options: { requeue: boolean },
+  options: { requeue: boolean; staleAfterSeconds?: number },
 ): Promise<{ requeued: number; failed: number }> {
   let requeued = 0;
   let failed = 0;
+  const staleBefore =
+    options.staleAfterSeconds === undefined ? null : Math.floor(Date.now() / 1000) - options.staleAfterSeconds;
   for (const unfinished of await dependencies.background.listUnfinished()) {
     if (unfinished.status === 'queued') {
       if (options.requeue) {
@@ -255,8 +280,10 @@ export async function recoverBackgroundResponses(
       }
       continue;
     }
+    if (staleBefore !== null && unfinished.lastEventAt >= staleBefore) continue;
     const stored = await context.responses.get(unfinished.owner, unfinished.responseId);
-    if (!stored) continue;
+    // Re-read: it may have finished since the list was taken.
+    if (stored?.status !== 'in_progress') continue;
     await failInterrupted(stored, context, dependencies);
     failed++;
   }
@@ -279,7 +306,10 @@ async function failInterrupted(
   };
   await context.responses.finish(stored.owner, stored.id, 'failed', response, (stored.response.output ?? []) as never);
   const events = await dependencies.background.readEvents(stored.id, -1, 1_000_000);
-  const next = (events.at(-1)?.sequenceNumber ?? -1) + 1;
+  const last = events.at(-1);
+  // Another replica's sweep may have ended it a moment ago: one terminal event is enough.
+  if (last !== undefined && TERMINAL_EVENTS.has(String(last.event.type))) return;
+  const next = (last?.sequenceNumber ?? -1) + 1;
   await dependencies.background.appendEvents(stored.id, [
     { sequenceNumber: next, event: { type: 'response.failed', response, sequence_number: next } },
   ]);

@@ -201,7 +201,9 @@ export function describeBackgroundStoreContract(storage: () => Storage): void {
       const movedOn = await createBackground(owner, { status: 'queued', createdAt: now - 25 });
       await storage().responses.updateStatus(owner, movedOn.id, 'in_progress', movedOn.response);
 
-      const unfinished = (await storage().background.listUnfinished()).filter((entry) => entry.owner === owner);
+      const unfinished = (await storage().background.listUnfinished())
+        .filter((entry) => entry.owner === owner)
+        .map(({ responseId, owner: entryOwner, status }) => ({ responseId, owner: entryOwner, status }));
       assert.deepEqual(unfinished, [
         { responseId: oldest.id, owner, status: 'in_progress' },
         { responseId: movedOn.id, owner, status: 'in_progress' },
@@ -209,6 +211,41 @@ export function describeBackgroundStoreContract(storage: () => Storage): void {
         { responseId: middleSecond.id, owner, status: 'in_progress' },
         { responseId: newest.id, owner, status: 'queued' },
       ]);
+    });
+
+    void test('listUnfinished tells when each last had an event or a heartbeat (touch)', async (context) => {
+      // The store reads the clock; moving Date makes the ages exact without waiting.
+      const now = Date.now();
+      const secondsAgo = (seconds: number): number => now - seconds * 1000;
+      context.mock.timers.enable({ apis: ['Date'], now: secondsAgo(600) });
+      const owner = newOwner();
+      const createdAt = Math.floor(secondsAgo(600) / 1000);
+      const quiet = await createBackground(owner, { status: 'in_progress', createdAt });
+      const appended = await createBackground(owner, { status: 'in_progress', createdAt });
+      const touched = await createBackground(owner, { status: 'in_progress', createdAt });
+      const waiting = await createBackground(owner, { status: 'queued', createdAt });
+
+      context.mock.timers.setTime(secondsAgo(300));
+      await storage().background.appendEvents(appended.id, [{ sequenceNumber: 0, event: { n: 0 } }]);
+      await storage().background.appendEvents(touched.id, [{ sequenceNumber: 0, event: { n: 0 } }]);
+      context.mock.timers.setTime(secondsAgo(30));
+      await storage().background.touch(touched.id);
+      // Touching nothing (no request, or an id that cannot be stored) is no error.
+      await storage().background.touch('resp_without_request');
+      await storage().background.touch('resp_\u0000');
+      context.mock.timers.setTime(now);
+
+      const ages = new Map(
+        (await storage().background.listUnfinished())
+          .filter((entry) => entry.owner === owner)
+          .map((entry) => [entry.responseId, Math.floor(now / 1000) - entry.lastEventAt]),
+      );
+      assert.deepEqual(
+        [quiet, appended, touched, waiting].map((record) => ages.get(record.id)),
+        [600, 300, 30, 600],
+      );
+      // A heartbeat writes no event.
+      assert.equal((await storage().background.readEvents(touched.id, -1, 10)).length, 1);
     });
 
     void test('failInterrupted leaves background responses to the job runner', async () => {

@@ -178,6 +178,15 @@ export interface StoredEvent {
   event: Record<string, unknown>;
 }
 
+/** A background response that has not ended, as the recovery and the stale sweep see it. */
+export interface UnfinishedBackgroundResponse {
+  responseId: string;
+  owner: string;
+  status: 'queued' | 'in_progress';
+  /** Unix seconds of the last appended event or heartbeat (or, with neither, the saved request). */
+  lastEventAt: number;
+}
+
 /**
  * What background mode keeps beside the response itself: the request to run (so a restart can
  * run it), the event log clients replay (`GET /v1/responses/{id}?stream=true&starting_after=N`),
@@ -200,8 +209,16 @@ export interface BackgroundStore {
   /** Marks a cancel request; false when there is no such background response for this owner. */
   requestCancel(owner: string, responseId: string): Promise<boolean>;
   isCancelRequested(responseId: string): Promise<boolean>;
-  /** Background responses left queued or in progress (after a crash), oldest first. */
-  listUnfinished(): Promise<Array<{ responseId: string; owner: string; status: 'queued' | 'in_progress' }>>;
+  /**
+   * The runner's heartbeat: moves the request's last_event_at to now, as appending an event
+   * does, so a long quiet upstream call does not look like a dead replica. No-op without one.
+   */
+  touch(responseId: string): Promise<void>;
+  /**
+   * Background responses left queued or in progress (after a crash), oldest first, with when
+   * their last event or heartbeat was written (unix seconds).
+   */
+  listUnfinished(): Promise<UnfinishedBackgroundResponse[]>;
   /**
    * Deletes events and requests of background responses that ended more than `olderThanSeconds`
    * ago — their response row has a final status, and their last event (or, with none, the saved

@@ -23,6 +23,8 @@ export type ChatUpstreamStep = ChatUpstreamReply | ((body: Record<string, unknow
  */
 export class ScriptedChatUpstream {
   readonly requests: Array<Record<string, unknown>> = [];
+  /** Bodies of streamed requests whose client closed the connection before the stream ended. */
+  readonly abandoned: Array<Record<string, unknown>> = [];
   private readonly steps: ChatUpstreamStep[];
   private server: Server | null = null;
   private fallback: ChatUpstreamStep | null;
@@ -127,7 +129,12 @@ export class ScriptedChatUpstream {
       return;
     }
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    // A client that aborts its call (a cancelled background response) closes the connection.
+    response.on('close', () => {
+      if (!response.writableFinished) this.abandoned.push(body);
+    });
     const send = async (data: unknown): Promise<void> => {
+      if (response.destroyed) return;
       if (reply.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, reply.chunkDelayMs));
       if (!response.destroyed) response.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
     };

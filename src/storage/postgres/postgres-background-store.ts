@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { BackgroundStore, StoredEvent } from '../stores.ts';
+import type { BackgroundStore, StoredEvent, UnfinishedBackgroundResponse } from '../stores.ts';
 import { canBeStored } from './postgres-text.ts';
 
 /*
@@ -37,6 +37,10 @@ const statements = {
            WHERE response_id = $1 AND sequence > $2
            ORDER BY sequence LIMIT $3`,
   },
+  touchRequest: {
+    name: 'riposte_background_requests_touch',
+    text: 'UPDATE background_requests SET last_event_at = $2 WHERE response_id = $1',
+  },
   requestCancel: {
     name: 'riposte_background_requests_cancel',
     text: 'UPDATE background_requests SET cancel_requested = true WHERE owner = $1 AND response_id = $2',
@@ -47,7 +51,7 @@ const statements = {
   },
   selectUnfinished: {
     name: 'riposte_background_requests_unfinished',
-    text: `SELECT background.response_id, background.owner, response.status
+    text: `SELECT background.response_id, background.owner, response.status, background.last_event_at
            FROM background_requests AS background JOIN responses AS response ON response.id = background.response_id
            WHERE response.status IN ('queued', 'in_progress')
            ORDER BY response.created_at, background.sequence`,
@@ -137,13 +141,25 @@ export class PostgresBackgroundStore implements BackgroundStore {
     return result.rows.length > 0;
   }
 
-  async listUnfinished(): Promise<Array<{ responseId: string; owner: string; status: 'queued' | 'in_progress' }>> {
+  async touch(responseId: string): Promise<void> {
+    if (!canBeStored(responseId)) return;
+    await this.pool.query({ ...statements.touchRequest, values: [responseId, Math.floor(Date.now() / 1000)] });
+  }
+
+  async listUnfinished(): Promise<UnfinishedBackgroundResponse[]> {
     const result = await this.pool.query<{
       response_id: string;
       owner: string;
       status: 'queued' | 'in_progress';
+      last_event_at: string | number;
     }>(statements.selectUnfinished);
-    return result.rows.map((row) => ({ responseId: row.response_id, owner: row.owner, status: row.status }));
+    return result.rows.map((row) => ({
+      responseId: row.response_id,
+      owner: row.owner,
+      status: row.status,
+      // A bigint column comes back as text from pg.
+      lastEventAt: Number(row.last_event_at),
+    }));
   }
 
   /**

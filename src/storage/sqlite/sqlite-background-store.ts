@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { BackgroundStore, StoredEvent } from '../stores.ts';
+import type { BackgroundStore, StoredEvent, UnfinishedBackgroundResponse } from '../stores.ts';
 import { readNumber, readText } from './sqlite-rows.ts';
 import type { ImmediateTransaction } from './sqlite-transaction.ts';
 import { immediateTransaction } from './sqlite-transaction.ts';
@@ -49,7 +49,7 @@ export class SqliteBackgroundStore implements BackgroundStore {
         'SELECT 1 FROM background_requests WHERE response_id = ? AND cancel_requested = 1',
       ),
       selectUnfinished: database.prepare(
-        `SELECT background.response_id, background.owner, response.status
+        `SELECT background.response_id, background.owner, response.status, background.last_event_at
          FROM background_requests AS background JOIN responses AS response ON response.id = background.response_id
          WHERE response.status IN ('queued', 'in_progress')
          ORDER BY response.created_at, background.sequence`,
@@ -109,11 +109,16 @@ export class SqliteBackgroundStore implements BackgroundStore {
     return this.statements.selectCancelRequested.get(responseId) !== undefined;
   }
 
-  async listUnfinished(): Promise<Array<{ responseId: string; owner: string; status: 'queued' | 'in_progress' }>> {
+  async touch(responseId: string): Promise<void> {
+    this.statements.touchRequest.run(Math.floor(Date.now() / 1000), responseId);
+  }
+
+  async listUnfinished(): Promise<UnfinishedBackgroundResponse[]> {
     return this.statements.selectUnfinished.all().map((row) => ({
       responseId: readText(row, 'response_id'),
       owner: readText(row, 'owner'),
       status: readText(row, 'status') as 'queued' | 'in_progress',
+      lastEventAt: readNumber(row, 'last_event_at'),
     }));
   }
 
