@@ -34,6 +34,8 @@ function contextFor(model: ScriptedModel, overrides: Partial<EngineContext> = {}
     responses: storage.responses,
     conversations: storage.conversations,
     prompts: storage.prompts,
+    vectorStores: storage.vectorStores,
+    embedder: null,
     sealer,
     owner: 'owner-a',
     signal: new AbortController().signal,
@@ -465,6 +467,109 @@ describe('runResponse', () => {
     assert.ok(sent.length < 25, `oldest turns dropped (${sent.length} items sent)`);
     assert.match(JSON.stringify(sent.at(-1)), /the latest question/);
     assert.equal((sent[0] as { role?: string }).role, 'user', 'what is kept starts with a user turn');
+  });
+
+  test('file_search: the model searches, the server runs it, and the answer cites the right file', async () => {
+    const vectorStoreId = `vs_${randomBytes(8).toString('hex')}`;
+    await storage.vectorStores.create({
+      id: vectorStoreId,
+      owner: 'owner-a',
+      name: 'docs',
+      createdAt: 1,
+      lastActiveAt: null,
+      metadata: {},
+      expiresAfter: null,
+      expiresAt: null,
+    });
+    for (const [fileId, filename, text] of [
+      ['file-paris', 'paris.txt', 'Paris is the capital of France and sits on the Seine.'],
+      ['file-tokyo', 'tokyo.txt', 'Tokyo is the capital of Japan.'],
+    ] as const) {
+      await storage.vectorStores.addFile({
+        fileId,
+        vectorStoreId,
+        owner: 'owner-a',
+        createdAt: 1,
+        status: 'in_progress',
+        usageBytes: 0,
+        lastError: null,
+        chunkingStrategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
+        attributes: { city: filename.split('.')[0]! },
+        batchId: null,
+        filename,
+      });
+      await storage.vectorStores.completeFile(
+        'owner-a',
+        vectorStoreId,
+        fileId,
+        [{ index: 0, text, tokenCount: 12, embedding: null }],
+        text.length,
+      );
+    }
+    const model = new ScriptedModel([
+      functionCalls({
+        callId: 'call_fs',
+        name: 'file_search',
+        arguments: JSON.stringify({ queries: ['capital of France'] }),
+      }),
+      (request) => {
+        const output = request.items.at(-1);
+        assert.equal(output?.type, 'function_call_output');
+        const sources = String((output as { output: string }).output);
+        assert.match(sources, /source number="1" file_id="file-paris"/);
+        return textAnswer('Paris is the capital of France [1].');
+      },
+    ]);
+    const { events, outcome } = await run(
+      {
+        input: 'What is the capital of France?',
+        tools: [{ type: 'file_search', vector_store_ids: [vectorStoreId] }],
+        include: ['file_search_call.results'],
+      },
+      model,
+    );
+    const types = events.map((event) => event.type);
+    for (const expected of [
+      'response.file_search_call.in_progress',
+      'response.file_search_call.searching',
+      'response.file_search_call.completed',
+      'response.output_text.annotation.added',
+    ]) {
+      assert.ok(types.includes(expected), expected);
+    }
+    const [call, message] = outcome.response.output as unknown as [
+      Record<string, unknown>,
+      { content: Array<{ text: string; annotations: unknown[] }> },
+    ];
+    assert.equal(call.type, 'file_search_call');
+    assert.equal(call.status, 'completed');
+    assert.deepEqual(call.queries, ['capital of France']);
+    assert.equal((call.results as Array<{ file_id: string }>)[0]?.file_id, 'file-paris');
+    assert.equal(outcome.response.output_text, 'Paris is the capital of France .');
+    assert.deepEqual(message.content[0]?.annotations, [
+      {
+        type: 'file_citation',
+        file_id: 'file-paris',
+        filename: 'paris.txt',
+        index: 'Paris is the capital of France '.length,
+      },
+    ]);
+    const deltas = events
+      .filter((event) => event.type === 'response.output_text.delta')
+      .map((event) => event.delta)
+      .join('');
+    assert.equal(deltas, outcome.response.output_text, 'the streamed text has no markers either');
+    // Unknown vector stores are refused before anything runs.
+    await assert.rejects(
+      run({ input: 'x', tools: [{ type: 'file_search', vector_store_ids: ['vs_missing'] }] }, model),
+      (error: ApiError) => error.param === 'tools[0].vector_store_ids[0]',
+    );
+    await assert.rejects(
+      run({ input: 'x', tools: [{ type: 'file_search', vector_store_ids: [vectorStoreId] }] }, model, {
+        owner: 'owner-b',
+      }),
+      (error: ApiError) => error.status === 400,
+    );
   });
 
   describe('with a conversation', () => {

@@ -27,6 +27,8 @@ export function contextForOwner(
     conversations: storage.conversations,
     prompts: storage.prompts,
     sealer: dependencies.sealer,
+    vectorStores: storage.vectorStores,
+    embedder: dependencies.ingestion.embedder,
     owner,
     signal,
     structuredOutputRetries: dependencies.structuredOutputRetries,
