@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDependencies } from '../app.ts';
 import type { EngineContext } from '../engine/engine-context.ts';
 
@@ -11,6 +11,15 @@ export function engineContextFor(
   return contextForOwner(dependencies, request.owner, signal, (error, message) =>
     request.log.error({ err: error }, message),
   );
+}
+
+/** An abort signal that fires when the client goes away before the answer was fully sent. */
+export function abortOnDisconnect(reply: FastifyReply): AbortController {
+  const abort = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) abort.abort(new Error('The client closed the connection.'));
+  });
+  return abort;
 }
 
 /** The same for work that belongs to no HTTP request (a background job). */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from '../../app.ts';
+import { abortOnDisconnect, engineContextFor } from '../engine-context-for.ts';
 import { countInputTokens } from '../../engine/count-tokens.ts';
-import type { EngineContext } from '../../engine/engine-context.ts';
 import { fitContext } from '../../engine/fit-context.ts';
 import { parseCreateResponse } from '../../engine/parse-create-response.ts';
 import { prepareResponse } from '../../engine/prepare-response.ts';
@@ -35,8 +35,6 @@ const COUNTED_FIELDS = [
  * conversation, item references, tools) and, with `truncation: "auto"`, the same truncation.
  */
 export function registerInputTokenRoutes(app: FastifyInstance, dependencies: AppDependencies): void {
-  const { storage } = dependencies;
-
   app.post('/v1/responses/input_tokens', async (request, reply) => {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -54,20 +52,8 @@ export function registerInputTokenRoutes(app: FastifyInstance, dependencies: App
     for (const field of COUNTED_FIELDS) if (field in fields) counted[field] = fields[field];
     const parsed = parseCreateResponse(counted);
 
-    const abort = new AbortController();
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) abort.abort(new Error('The client closed the connection.'));
-    });
-    const context: EngineContext = {
-      router: dependencies.router,
-      responses: storage.responses,
-      conversations: storage.conversations,
-      prompts: storage.prompts,
-      sealer: dependencies.sealer,
-      owner: request.owner,
-      signal: abort.signal,
-      logError: (error, message) => request.log.error({ err: error }, message),
-    };
+    const abort = abortOnDisconnect(reply);
+    const context = engineContextFor(dependencies, request, abort.signal);
     // Counting is useful even for input that would not fit, so prepare without the context check.
     const prepared = await prepareResponse(parsed, context, { fitToContext: false });
     // The tools exactly as a response would offer them: none at all under tool_choice "none".

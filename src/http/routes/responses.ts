@@ -9,7 +9,7 @@ import {
   checkStreamCursor,
   followResponseEvents,
 } from '../../engine/background-responses.ts';
-import { engineContextFor } from '../engine-context-for.ts';
+import { abortOnDisconnect, engineContextFor } from '../engine-context-for.ts';
 import { CursorNotFoundError } from '../../storage/cursor-not-found-error.ts';
 import type { StreamEvent } from '../../wire/response-types.ts';
 import { listPage, readIncludeQuery, readPageQuery } from '../pagination.ts';
@@ -40,11 +40,7 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
 
   app.post('/v1/responses', async (request, reply) => {
     const body = parseCreateResponse(request.body);
-    const abort = new AbortController();
-    // 'close' on the response fires when the client goes away before we finished answering.
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) abort.abort(new Error('The client closed the connection.'));
-    });
+    const abort = abortOnDisconnect(reply);
     const context = engineContextFor(dependencies, request, abort.signal);
     if (body.background) {
       // Background responses run in a worker; a client that disconnects does not stop them.
@@ -83,10 +79,7 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
     if (query.stream === 'true') {
       const startingAfter = readStartingAfter(query.starting_after);
       await checkStreamCursor(stored, startingAfter, dependencies.background);
-      const abort = new AbortController();
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) abort.abort(new Error('The client closed the connection.'));
-      });
+      const abort = abortOnDisconnect(reply);
       const context = engineContextFor(dependencies, request, abort.signal);
       reply.hijack();
       openEventStream(reply.raw);
