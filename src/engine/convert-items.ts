@@ -333,7 +333,7 @@ function convertFileSearchCall(item: WireItem): ModelItem[] {
             filename: String(result.filename),
             score: Number(result.score ?? 0),
             attributes: (result.attributes ?? {}) as Attributes,
-            text: String(result.text ?? ''),
+            text: typeof result.text === 'string' ? result.text : '',
             chunkIndex: index,
           })),
         );

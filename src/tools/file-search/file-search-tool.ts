@@ -44,7 +44,7 @@ export function readFileSearchSettings(tool: Record<string, unknown>, param: str
   }
   const ranking = (tool.ranking_options ?? {}) as { score_threshold?: unknown };
   return {
-    vectorStoreIds: ids as string[],
+    vectorStoreIds: ids,
     maxResults: typeof tool.max_num_results === 'number' ? tool.max_num_results : DEFAULT_MAX_RESULTS,
     filters: (tool.filters as AttributeFilter | null | undefined) ?? null,
     scoreThreshold: typeof ranking.score_threshold === 'number' ? ranking.score_threshold : 0,
