@@ -12,6 +12,9 @@ import { registerInputTokenRoutes } from './http/routes/input-tokens.ts';
 import { registerModelRoutes } from './http/routes/models.ts';
 import { registerPromptRoutes } from './http/routes/prompts.ts';
 import { registerResponseRoutes } from './http/routes/responses.ts';
+import { registerVectorStoreRoutes } from './http/routes/vector-stores.ts';
+import type { IngestionJob, JobQueue } from './jobs/job-queue.ts';
+import type { QueryEmbedder } from './tools/file-search/file-search-tool.ts';
 import type { BlobStore } from './storage/blobs/blob-store.ts';
 import type { Storage } from './storage/stores.ts';
 
@@ -20,6 +23,8 @@ export interface AppDependencies {
   storage: Storage;
   /** Background mode: the store's background part, the job queue and the event bus. */
   background: BackgroundDependencies;
+  /** Vector stores: the queue their files are ingested from, and the embedder (null: keyword search only). */
+  ingestion: { queue: JobQueue<IngestionJob>; embedder: QueryEmbedder | null };
   router: ModelRouter;
   sealer: ContentSealer;
   /** SHA-256 of each accepted API key → its project. Empty: no auth (loopback only). */
@@ -72,6 +77,7 @@ export function createApp(dependencies: AppDependencies): FastifyInstance {
   registerConversationRoutes(app, dependencies);
   registerModelRoutes(app, dependencies.router);
   registerPromptRoutes(app, dependencies.storage.prompts);
+  registerVectorStoreRoutes(app, dependencies);
   registerFileRoutes(app, dependencies);
   return app;
 }

@@ -14,6 +14,8 @@ import { createAdapter } from './providers/create-adapter.ts';
 import { LocalBlobStore } from './storage/blobs/local-blob-store.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { pruneFiles } from './storage/prune-files.ts';
+import { EmbeddingsClient } from './tools/file-search/embeddings-client.ts';
+import { recoverIngestion, searchMode, startIngestionWorker } from './tools/file-search/ingest-file.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -74,6 +76,10 @@ export async function startServer(
         // Several beats fit in the stale window, so one slow write never looks like a death.
         heartbeatIntervalMs: Math.min(DEFAULT_HEARTBEAT_INTERVAL_MS, (config.backgroundStaleSeconds * 1000) / 4),
       },
+      ingestion: {
+        queue: jobs.ingestionQueue,
+        embedder: config.embeddings === null ? null : new EmbeddingsClient(config.embeddings),
+      },
     };
     const app = createApp(dependencies);
     if (storage.kind === 'sqlite') {
@@ -86,6 +92,19 @@ export async function startServer(
       concurrency: config.backgroundConcurrency,
       logError: (error, message) => app.log.error({ err: error }, message),
     });
+    const ingestion = {
+      vectorStores: storage.vectorStores,
+      files: storage.files,
+      blobs: dependencies.blobs,
+      ...dependencies.ingestion,
+      logError: (error: unknown, message: string) => app.log.error({ err: error }, message),
+    };
+    if (storage.kind === 'sqlite') {
+      // The in-process queue died with the last process: files it left in progress start over.
+      // (On PostgreSQL pg-boss keeps waiting jobs across restarts.)
+      await recoverIngestion(ingestion);
+    }
+    await startIngestionWorker(ingestion);
     const prune = (): void => {
       storage.background
         .prune(config.backgroundRetentionSeconds)
@@ -123,6 +142,9 @@ export async function startServer(
     log(`Riposte listening on ${baseUrl}`);
     log(`  storage: ${storage.kind} (${storage.location})`);
     log(`  auth: ${config.apiKeys.length === 0 ? 'none (loopback only)' : `${config.apiKeys.length} API key(s)`}`);
+    log(
+      `  file search: ${searchMode(ingestion) === 'hybrid' ? `hybrid (embeddings: ${config.embeddings?.model})` : 'keyword only (no embeddings configured)'}`,
+    );
     const routed = router.list();
     if (routed.length === 0)
       log('  models: none routed — pass --upstream-url URL or add providers and models to a --config file');
@@ -136,6 +158,8 @@ export async function startServer(
         if (sweepTimer !== null) clearInterval(sweepTimer);
         // Stop taking jobs; running ones get the grace period, then end as interrupted.
         await dependencies.background.queue.stop(config.shutdownGraceMs);
+        // An ingestion cut short stays in progress and starts over later: no grace needed.
+        await dependencies.ingestion.queue.stop(0);
         await app.close();
         await jobs?.close();
         await storage.close();

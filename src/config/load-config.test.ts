@@ -545,6 +545,50 @@ describe('loadConfig: every bad value names its key', () => {
   });
 });
 
+describe('loadConfig: embeddings', () => {
+  test('absent means none: file_search searches by keyword only', () => {
+    assert.equal(load().embeddings, null);
+  });
+
+  test('base_url, model, dimensions, and the key inline or from the environment', () => {
+    const inline = configFile(
+      'embeddings:\n  base_url: http://127.0.0.1:11434/v1/\n  model: nomic-embed-text\n  api_key: sk-embed\n  dimensions: 256\n',
+    );
+    assert.deepEqual(load({ config: inline }).embeddings, {
+      baseUrl: 'http://127.0.0.1:11434/v1',
+      apiKey: 'sk-embed',
+      model: 'nomic-embed-text',
+      dimensions: 256,
+    });
+    const fromEnvironment = configFile(
+      'embeddings:\n  base_url: https://api.openai.com/v1\n  model: text-embedding-3-small\n  api_key_env: EMBED_KEY\n',
+    );
+    assert.deepEqual(load({ config: fromEnvironment }, { EMBED_KEY: 'sk-env' }).embeddings, {
+      baseUrl: 'https://api.openai.com/v1',
+      apiKey: 'sk-env',
+      model: 'text-embedding-3-small',
+      dimensions: null,
+    });
+    assertConfigError(() => load({ config: fromEnvironment }, {}), 'embeddings.api_key_env', 'EMBED_KEY');
+  });
+
+  test('bad embeddings settings name the exact key', () => {
+    const cases: Array<[string, string]> = [
+      ['embeddings: text-embedding-3-small\n', 'embeddings'],
+      ['embeddings:\n  model: m\n', 'embeddings.base_url'],
+      ['embeddings:\n  base_url: ftp://host/v1\n  model: m\n', 'embeddings.base_url'],
+      ['embeddings:\n  base_url: http://host/v1\n', 'embeddings.model'],
+      ['embeddings:\n  base_url: http://host/v1\n  model: m\n  dimensions: 0\n', 'embeddings.dimensions'],
+      ['embeddings:\n  base_url: http://host/v1\n  model: m\n  dimension: 3\n', 'embeddings.dimension'],
+      [
+        'embeddings:\n  base_url: http://host/v1\n  model: m\n  api_key: a\n  api_key_env: B\n',
+        'embeddings.api_key_env',
+      ],
+    ];
+    for (const [text, key] of cases) assertConfigError(() => load({ config: configFile(text) }, { B: 'b' }), key);
+  });
+});
+
 describe('ConfigModelRouter', () => {
   const provider = (name: string, contextWindow: number): ProviderConfig => ({
     name,

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   DEFAULT_CONTEXT_WINDOW,
   type ApiKeyConfig,
+  type EmbeddingsConfig,
   type ModelConfig,
   type ProviderConfig,
   type RiposteConfig,
@@ -51,6 +52,7 @@ const KNOWN_TOP_LEVEL_KEYS = new Set([
   'shutdown_grace_ms',
   'background_stale_seconds',
   'jobs_schema',
+  'embeddings',
   'log_level',
 ]);
 
@@ -131,7 +133,40 @@ export function loadConfig(flags: ConfigFlags, environment: Environment = proces
     shutdownGraceMs: readInteger(file.shutdown_grace_ms ?? 10_000, 'shutdown_grace_ms', 0, 3_600_000),
     backgroundStaleSeconds: readInteger(file.background_stale_seconds ?? 120, 'background_stale_seconds', 2, 86_400),
     jobsSchema: readSchemaName(file.jobs_schema ?? 'riposte_jobs', 'jobs_schema'),
+    embeddings: readEmbeddings(file.embeddings, environment),
     logLevel: logLevel as RiposteConfig['logLevel'],
+  };
+}
+
+const EMBEDDINGS_KEYS = new Set(['base_url', 'api_key', 'api_key_env', 'model', 'dimensions']);
+
+/** `embeddings: {base_url, api_key | api_key_env, model, dimensions?}`; absent or null: none. */
+function readEmbeddings(value: unknown, environment: Environment): EmbeddingsConfig | null {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw new ConfigError('embeddings', 'must be an object with base_url and model');
+  rejectUnknownKeys(value, EMBEDDINGS_KEYS, 'embeddings');
+  const baseUrl = readString(value.base_url, 'embeddings.base_url');
+  if (!/^https?:\/\//.test(baseUrl) || !URL.canParse(baseUrl))
+    throw new ConfigError('embeddings.base_url', `'${baseUrl}' is not an http(s) URL`);
+  if (value.api_key !== undefined && value.api_key_env !== undefined)
+    throw new ConfigError('embeddings.api_key_env', 'give api_key or api_key_env, not both');
+  let apiKey: string | null =
+    value.api_key === undefined || value.api_key === null ? null : readString(value.api_key, 'embeddings.api_key');
+  if (value.api_key_env !== undefined) {
+    const variable = readString(value.api_key_env, 'embeddings.api_key_env');
+    apiKey = environment[variable] ?? null;
+    if (apiKey === null)
+      throw new ConfigError('embeddings.api_key_env', `the environment variable ${variable} is not set`);
+  }
+  const model = readString(value.model, 'embeddings.model');
+  return {
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    apiKey,
+    model,
+    dimensions:
+      value.dimensions === undefined || value.dimensions === null
+        ? null
+        : readInteger(value.dimensions, 'embeddings.dimensions', 1, 65_536),
   };
 }
 

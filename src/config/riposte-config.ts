@@ -28,7 +28,19 @@ export interface RiposteConfig {
   backgroundStaleSeconds: number;
   /** PostgreSQL: pg-boss's schema (its job tables), beside the store's tables. */
   jobsSchema: string;
+  /** The embeddings provider for file_search's hybrid search; null: keyword search only. */
+  embeddings: EmbeddingsConfig | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** An OpenAI-compatible `/embeddings` endpoint (OpenAI, vLLM, Ollama, llama.cpp, TEI…). */
+export interface EmbeddingsConfig {
+  /** Up to and including `/v1`, e.g. `http://127.0.0.1:11434/v1`. */
+  baseUrl: string;
+  apiKey: string | null;
+  model: string;
+  /** Asked of models that can shorten their vectors (text-embedding-3-*); null: the model's own size. */
+  dimensions: number | null;
 }
 
 export interface ApiKeyConfig {

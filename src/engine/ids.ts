@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
 /** Prefixes OpenAI uses, so ids look familiar in logs and clients. */
-export type IdPrefix = 'resp' | 'msg' | 'fc' | 'ctc' | 'rs' | 'cmp' | 'conv' | 'item' | 'pmpt' | 'upload' | 'part' | 'fs' | 'vs' | 'vsfb';
+export type IdPrefix =
+  'resp' | 'msg' | 'fc' | 'ctc' | 'rs' | 'cmp' | 'conv' | 'item' | 'pmpt' | 'upload' | 'part' | 'fs' | 'vs' | 'vsfb';
 
 /** A random, unguessable id like OpenAI's: `resp_` followed by 48 hex digits (192 bits). */
 export function createId(prefix: IdPrefix): string {

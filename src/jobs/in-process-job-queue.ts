@@ -1,12 +1,12 @@
-import type { BackgroundJob, JobHandler, JobQueue } from './job-queue.ts';
+import type { BackgroundJob, JobHandler, JobPayload, JobQueue } from './job-queue.ts';
 
-export interface InProcessJobQueueOptions {
+export interface InProcessJobQueueOptions<Job extends JobPayload = BackgroundJob> {
   /** Told about a handler that rejected; the job is not retried (the handler owns its failures). */
-  onError?: (error: unknown, job: BackgroundJob) => void;
+  onError?: (error: unknown, job: Job) => void;
 }
 
-interface RunningJob {
-  job: BackgroundJob;
+interface RunningJob<Job extends JobPayload> {
+  job: Job;
   controller: AbortController;
   finished: Promise<void>;
 }
@@ -16,16 +16,16 @@ interface RunningJob {
  * concurrency. It holds nothing durable on purpose: the BackgroundStore is the record, and the
  * server re-enqueues `listUnfinished()` at start, so a crash loses no job.
  */
-export class InProcessJobQueue implements JobQueue {
-  readonly #waiting: BackgroundJob[] = [];
+export class InProcessJobQueue<Job extends JobPayload = BackgroundJob> implements JobQueue<Job> {
+  readonly #waiting: Job[] = [];
   /** In start order, so jobs handed back on stop return to the head in the order they came. */
-  readonly #running = new Set<RunningJob>();
-  readonly #onError: (error: unknown, job: BackgroundJob) => void;
-  #handler: JobHandler | null = null;
+  readonly #running = new Set<RunningJob<Job>>();
+  readonly #onError: (error: unknown, job: Job) => void;
+  #handler: JobHandler<Job> | null = null;
   #concurrency = 0;
   #taking = false;
 
-  constructor(options: InProcessJobQueueOptions = {}) {
+  constructor(options: InProcessJobQueueOptions<Job> = {}) {
     this.#onError = options.onError ?? (() => undefined);
   }
 
@@ -34,12 +34,13 @@ export class InProcessJobQueue implements JobQueue {
     return this.#waiting.length;
   }
 
-  async enqueue(job: BackgroundJob): Promise<void> {
-    this.#waiting.push({ responseId: job.responseId, owner: job.owner });
+  async enqueue(job: Job): Promise<void> {
+    // A copy, so a caller that changes its object afterwards cannot change the queued job.
+    this.#waiting.push({ ...job });
     this.#pump();
   }
 
-  async start(handler: JobHandler, concurrency: number): Promise<void> {
+  async start(handler: JobHandler<Job>, concurrency: number): Promise<void> {
     if (this.#taking) throw new Error('the job queue is already started');
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new RangeError('concurrency must be a positive integer');
@@ -74,14 +75,14 @@ export class InProcessJobQueue implements JobQueue {
     }
   }
 
-  #run(handler: JobHandler, job: BackgroundJob): void {
-    const entry: RunningJob = { job, controller: new AbortController(), finished: Promise.resolve() };
+  #run(handler: JobHandler<Job>, job: Job): void {
+    const entry: RunningJob<Job> = { job, controller: new AbortController(), finished: Promise.resolve() };
     // Added before the handler is called: one that throws synchronously reaches `finally` at once.
     this.#running.add(entry);
     entry.finished = this.#execute(handler, entry);
   }
 
-  async #execute(handler: JobHandler, entry: RunningJob): Promise<void> {
+  async #execute(handler: JobHandler<Job>, entry: RunningJob<Job>): Promise<void> {
     try {
       await handler(entry.job, entry.controller.signal);
     } catch (error) {

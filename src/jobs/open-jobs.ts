@@ -1,7 +1,7 @@
 import type { EventBus } from './event-bus.ts';
 import { InMemoryEventBus } from './in-memory-event-bus.ts';
 import { InProcessJobQueue } from './in-process-job-queue.ts';
-import type { JobQueue } from './job-queue.ts';
+import type { IngestionJob, JobQueue } from './job-queue.ts';
 import { PgBossJobQueue } from './pg-boss-job-queue.ts';
 import { PostgresEventBus } from './postgres-event-bus.ts';
 
@@ -16,6 +16,8 @@ export interface OpenJobsOptions {
 
 export interface Jobs {
   queue: JobQueue;
+  /** Files attached to vector stores, waiting to be read, chunked and indexed. */
+  ingestionQueue: JobQueue<IngestionJob>;
   bus: EventBus;
   /** Stops the queue (handing running jobs back at once) and closes connections. */
   close(): Promise<void>;
@@ -29,33 +31,53 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
   const onError = options.onError ?? (() => undefined);
   if (options.databaseUrl === null) {
     const queue = new InProcessJobQueue({ onError: (error) => onError(error) });
+    const ingestionQueue = new InProcessJobQueue<IngestionJob>({ onError: (error) => onError(error) });
     const bus = new InMemoryEventBus({ onListenerError: onError });
     return {
       queue,
+      ingestionQueue,
       bus,
       async close() {
         await queue.stop(0);
+        await ingestionQueue.stop(0);
         await bus.close();
       },
     };
   }
-  const queue = await PgBossJobQueue.open({
-    connectionString: options.databaseUrl,
-    schema: options.jobSchema ?? 'riposte_jobs',
-    onError,
-  });
+  const schema = options.jobSchema ?? 'riposte_jobs';
+  const queue = await PgBossJobQueue.open({ connectionString: options.databaseUrl, schema, onError });
+  let ingestionQueue: PgBossJobQueue<IngestionJob>;
+  try {
+    // A queue of its own, so a burst of uploads never keeps background responses waiting.
+    ingestionQueue = await PgBossJobQueue.open<IngestionJob>({
+      connectionString: options.databaseUrl,
+      schema,
+      queueName: 'riposte-ingestion',
+      maxConnections: 2,
+      // Ingestion is idempotent (a file's chunks are replaced whole), so unlike a background
+      // response a job whose replica died is simply run again elsewhere.
+      retryLimit: 2,
+      onError,
+    });
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
   let bus: PostgresEventBus;
   try {
     bus = await PostgresEventBus.open({ connectionString: options.databaseUrl, onError });
   } catch (error) {
     await queue.close();
+    await ingestionQueue.close();
     throw error;
   }
   return {
     queue,
+    ingestionQueue,
     bus,
     async close() {
       await queue.close();
+      await ingestionQueue.close();
       await bus.close();
     },
   };

@@ -1,6 +1,6 @@
 import { PgBoss } from 'pg-boss';
 import type { Job } from 'pg-boss';
-import type { BackgroundJob, JobHandler, JobQueue } from './job-queue.ts';
+import type { BackgroundJob, JobHandler, JobPayload, JobQueue } from './job-queue.ts';
 import { finishesWithin } from './in-process-job-queue.ts';
 
 export interface PgBossJobQueueOptions {
@@ -19,14 +19,19 @@ export interface PgBossJobQueueOptions {
   heartbeatSeconds?: number;
   /** The longest a background response may run before pg-boss fails its job. */
   expireInSeconds?: number;
+  /**
+   * How many times pg-boss runs a job again after its handler rejected or its replica died
+   * (heartbeat lost). 0 unless set: only jobs that are safe to run twice may be retried.
+   */
+  retryLimit?: number;
   /** Connections in pg-boss's pool. */
   maxConnections?: number;
   /** Told about pg-boss errors (a failed poll, heartbeat or settle) and handlers that rejected. */
   onError?: (error: unknown) => void;
 }
 
-interface RunningJob {
-  job: Job<BackgroundJob>;
+interface RunningJob<Payload extends JobPayload> {
+  job: Job<Payload>;
   controller: AbortController;
   /** Why the signal was aborted: handed back on stop, or the claim was lost to pg-boss. */
   abortedFor: 'stop' | 'lost' | null;
@@ -35,23 +40,24 @@ interface RunningJob {
 
 /**
  * The durable queue across replicas, on pg-boss in the store's PostgreSQL. pg-boss claims each
- * job for one replica (SELECT … FOR UPDATE SKIP LOCKED), so a job runs once. The queue has
- * retryLimit 0: a started background response is never run again automatically, since its
- * events are already half written. A job whose replica died is failed by pg-boss (heartbeat
- * lost) and left to the server's recovery. A job handed back on stop() is re-sent, in the same
+ * job for one replica (SELECT … FOR UPDATE SKIP LOCKED), so a job runs once. By default the
+ * queue has retryLimit 0: a started background response is never run again automatically, since
+ * its events are already half written. A job whose replica died is failed by pg-boss (heartbeat
+ * lost) and left to the server's recovery — or, for a queue of jobs safe to repeat (ingestion,
+ * `retryLimit` above 0), run again. A job handed back on stop() is re-sent, in the same
  * transaction that completes the old one, so it is neither lost nor doubled.
  *
  * It runs its own fetch loop rather than pg-boss's work(): work() polls once per job per worker,
  * which drains a backlog slowly, and fails the jobs still running when stopped, where this
  * queue must hand them back.
  */
-export class PgBossJobQueue implements JobQueue {
+export class PgBossJobQueue<Payload extends JobPayload = BackgroundJob> implements JobQueue<Payload> {
   readonly #boss: PgBoss;
   readonly #queueName: string;
   readonly #pollingIntervalMs: number;
   readonly #heartbeatSeconds: number;
   readonly #onError: (error: unknown) => void;
-  readonly #running = new Set<RunningJob>();
+  readonly #running = new Set<RunningJob<Payload>>();
   #concurrency = 0;
   #taking = false;
   #loop: Promise<void> | null = null;
@@ -70,7 +76,9 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   /** Starts pg-boss (installing or migrating its schema) and creates the queue. */
-  static async open(options: PgBossJobQueueOptions): Promise<PgBossJobQueue> {
+  static async open<Payload extends JobPayload = BackgroundJob>(
+    options: PgBossJobQueueOptions,
+  ): Promise<PgBossJobQueue<Payload>> {
     const onError = options.onError ?? (() => undefined);
     const boss = new PgBoss({
       connectionString: options.connectionString,
@@ -91,7 +99,7 @@ export class PgBossJobQueue implements JobQueue {
     await boss.start();
     const queueName = options.queueName ?? 'riposte-background-responses';
     const queueOptions = {
-      retryLimit: 0,
+      retryLimit: options.retryLimit ?? 0,
       expireInSeconds: options.expireInSeconds ?? 6 * 3600,
       heartbeatSeconds: options.heartbeatSeconds ?? 30,
       // Settled jobs are bookkeeping only (the store holds the response): keep a day to look at.
@@ -106,16 +114,16 @@ export class PgBossJobQueue implements JobQueue {
       await boss.stop({ graceful: false, close: true });
       throw error;
     }
-    return new PgBossJobQueue(boss, queueName, options);
+    return new PgBossJobQueue<Payload>(boss, queueName, options);
   }
 
-  async enqueue(job: BackgroundJob): Promise<void> {
-    await this.#boss.send(this.#queueName, { responseId: job.responseId, owner: job.owner });
+  async enqueue(job: Payload): Promise<void> {
+    await this.#boss.send(this.#queueName, { ...job });
     // Work enqueued here can start here at once; other replicas find it on their next poll.
     this.#wakeLoop();
   }
 
-  async start(handler: JobHandler, concurrency: number): Promise<void> {
+  async start(handler: JobHandler<Payload>, concurrency: number): Promise<void> {
     if (this.#closed) throw new Error('the job queue is closed');
     if (this.#loop !== null) throw new Error('the job queue is already started');
     if (!Number.isInteger(concurrency) || concurrency < 1)
@@ -156,14 +164,14 @@ export class PgBossJobQueue implements JobQueue {
     await this.#boss.stop({ graceful: true, close: true, timeout: 10_000 });
   }
 
-  async #run(handler: JobHandler): Promise<void> {
+  async #run(handler: JobHandler<Payload>): Promise<void> {
     while (this.#taking) {
       const free = this.#concurrency - this.#running.size;
       let fetchedAll = false;
       if (free > 0) {
-        let jobs: Job<BackgroundJob>[] = [];
+        let jobs: Job<Payload>[] = [];
         try {
-          jobs = await this.#boss.fetch<BackgroundJob>(this.#queueName, { batchSize: free });
+          jobs = await this.#boss.fetch<Payload>(this.#queueName, { batchSize: free });
         } catch (error) {
           this.#onError(error);
         }
@@ -204,13 +212,18 @@ export class PgBossJobQueue implements JobQueue {
     else this.#wake();
   }
 
-  #execute(handler: JobHandler, job: Job<BackgroundJob>): void {
-    const entry: RunningJob = { job, controller: new AbortController(), abortedFor: null, finished: Promise.resolve() };
+  #execute(handler: JobHandler<Payload>, job: Job<Payload>): void {
+    const entry: RunningJob<Payload> = {
+      job,
+      controller: new AbortController(),
+      abortedFor: null,
+      finished: Promise.resolve(),
+    };
     this.#running.add(entry);
     entry.finished = (async () => {
       let outcome: 'complete' | 'hand back' | 'leave' | { failure: unknown } = 'complete';
       try {
-        await handler({ responseId: job.data.responseId, owner: job.data.owner }, entry.controller.signal);
+        await handler({ ...job.data }, entry.controller.signal);
       } catch (error) {
         outcome = { failure: error };
         this.#onError(error);
@@ -230,7 +243,7 @@ export class PgBossJobQueue implements JobQueue {
     })();
   }
 
-  async #settle(job: Job<BackgroundJob>, outcome: 'complete' | 'hand back' | { failure: unknown }): Promise<void> {
+  async #settle(job: Job<Payload>, outcome: 'complete' | 'hand back' | { failure: unknown }): Promise<void> {
     if (outcome === 'complete') {
       await this.#boss.complete(this.#queueName, job);
       return;

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import type { BackgroundJob } from './job-queue.ts';
+import type { BackgroundJob, IngestionJob } from './job-queue.ts';
+import { openJobs } from './open-jobs.ts';
 import { PgBossJobQueue } from './pg-boss-job-queue.ts';
 import { PostgresEventBus, postgresChannelName } from './postgres-event-bus.ts';
 
@@ -112,6 +113,30 @@ if (serverUrl === undefined || serverUrl === '') {
       } finally {
         await leaving.close();
         await staying.close();
+      }
+    });
+  });
+
+  describe('openJobs', () => {
+    test('ingestion jobs have a queue of their own, with their payload whole', async () => {
+      const jobs = await openJobs({ databaseUrl: url, jobSchema: schema });
+      try {
+        const ingested: IngestionJob[] = [];
+        const responses: BackgroundJob[] = [];
+        await jobs.ingestionQueue.start(async (job) => {
+          ingested.push(job);
+        }, 2);
+        await jobs.queue.start(async (job) => {
+          responses.push(job);
+        }, 2);
+        const job = { owner: 'owner', vectorStoreId: `vs_${suffix}`, fileId: `file-${suffix}` };
+        await jobs.ingestionQueue.enqueue(job);
+        await jobs.queue.enqueue({ responseId: `resp_${suffix}_own`, owner: 'owner' });
+        await eventually(() => ingested.length === 1 && responses.length === 1, 'one job on each queue');
+        assert.deepEqual(ingested, [job]);
+        assert.deepEqual(responses, [{ responseId: `resp_${suffix}_own`, owner: 'owner' }]);
+      } finally {
+        await jobs.close();
       }
     });
   });
