@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from '../../app.ts';
-import { describeJsonType, invalidRequest, invalidValue, missingParameter, notFound } from '../../errors/api-error.ts';
+import { invalidRequest, invalidValue, missingParameter, notFound } from '../../errors/api-error.ts';
 import { createId } from '../../engine/ids.ts';
 import { parseInclude, parseInputItems, parseMetadata } from '../../engine/parse-create-response.ts';
 import { toStoredItems, withSealedReasoning } from '../../engine/stored-items.ts';
 import { CursorNotFoundError } from '../../storage/cursor-not-found-error.ts';
 import { ItemIdConflictError } from '../../storage/item-id-conflict-error.ts';
 import type { StoredConversation, StoredItem } from '../../storage/stores.ts';
+import { readBody } from '../read-body.ts';
 import { listPage, readIncludeQuery, readPageQuery } from '../pagination.ts';
 
 /** OpenAI takes at most 20 items per request, both when creating a conversation and when adding to one. */
@@ -142,18 +143,6 @@ function conversationObject(conversation: StoredConversation): JsonObject {
 /** `include` / `include[]` from the query string, checked against the spec's IncludeEnum. */
 function readInclude(query: unknown): string[] {
   return parseInclude(readIncludeQuery(query as JsonObject), 'include');
-}
-
-function readBody(body: unknown, options: { optional: boolean }): JsonObject {
-  if (options.optional && (body === undefined || body === null)) return {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalidRequest(
-      null,
-      `Invalid type for the request body: expected an object, but got ${describeJsonType(body)} instead.`,
-      'invalid_type',
-    );
-  }
-  return body as JsonObject;
 }
 
 /**

@@ -6,7 +6,6 @@ import type { AppDependencies } from '../../app.ts';
 import { createFileId, createId } from '../../engine/ids.ts';
 import {
   ApiError,
-  describeJsonType,
   invalidRequest,
   invalidType,
   invalidValue,
@@ -16,6 +15,7 @@ import {
 import type { BlobStore } from '../../storage/blobs/blob-store.ts';
 import { CursorNotFoundError } from '../../storage/cursor-not-found-error.ts';
 import type { StoredFile, StoredUpload } from '../../storage/stores.ts';
+import { readBody } from '../read-body.ts';
 import { listPage, readPageQuery } from '../pagination.ts';
 
 /** CreateFileRequest's purposes (the SDK's FilePurpose); uploads take the same. */
@@ -129,7 +129,7 @@ export function registerFileRoutes(app: FastifyInstance, dependencies: AppDepend
     });
 
     scope.post('/v1/uploads', async (request, reply) => {
-      const body = readBody(request.body);
+      const body = readBody(request.body, { optional: false });
       const filename = readNonEmptyString(body.filename, 'filename');
       const purpose = readPurpose(body.purpose);
       const bytes = readInteger(body.bytes, 'bytes', 0, MAX_UPLOAD_BYTES);
@@ -176,7 +176,7 @@ export function registerFileRoutes(app: FastifyInstance, dependencies: AppDepend
     });
 
     scope.post<UploadParams>('/v1/uploads/:upload_id/complete', async (request, reply) => {
-      const body = readBody(request.body);
+      const body = readBody(request.body, { optional: false });
       if (body.part_ids === undefined) throw missingParameter('part_ids');
       if (!Array.isArray(body.part_ids)) throw invalidType('part_ids', 'an array', body.part_ids);
       const partIds = body.part_ids as unknown[];
@@ -511,17 +511,6 @@ function readMimeType(value: unknown): string {
     );
   }
   return text.trim().toLowerCase();
-}
-
-function readBody(body: unknown): JsonObject {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalidRequest(
-      null,
-      `Invalid type for the request body: expected an object, but got ${describeJsonType(body)} instead.`,
-      'invalid_type',
-    );
-  }
-  return body as JsonObject;
 }
 
 function uploadNotPending(upload: StoredUpload): ApiError {

@@ -1,13 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDependencies } from '../../app.ts';
-import {
-  describeJsonType,
-  invalidRequest,
-  invalidType,
-  invalidValue,
-  missingParameter,
-  notFound,
-} from '../../errors/api-error.ts';
+import { invalidRequest, invalidType, invalidValue, missingParameter, notFound } from '../../errors/api-error.ts';
 import { createId } from '../../engine/ids.ts';
 import { parseMetadata } from '../../engine/parse-create-response.ts';
 import { CursorNotFoundError } from '../../storage/cursor-not-found-error.ts';
@@ -35,6 +28,7 @@ import {
   parseExpiresAfter,
   parseStringList,
 } from '../../tools/file-search/vector-store-params.ts';
+import { readBody } from '../read-body.ts';
 import { listPage, readPageQuery } from '../pagination.ts';
 
 /** OpenAI's limits: file_ids on create, and file_ids or files on a batch. */
@@ -587,16 +581,4 @@ async function withCursorCheck<Result>(read: () => Promise<Result>): Promise<Res
     if (error instanceof CursorNotFoundError) throw invalidRequest(error.param, error.message, 'invalid_value');
     throw error;
   }
-}
-
-function readBody(body: unknown, options: { optional: boolean }): JsonObject {
-  if (options.optional && (body === undefined || body === null)) return {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalidRequest(
-      null,
-      `Invalid type for the request body: expected an object, but got ${describeJsonType(body)} instead.`,
-      'invalid_type',
-    );
-  }
-  return body as JsonObject;
 }
