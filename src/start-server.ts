@@ -84,8 +84,8 @@ export async function startServer(
     const app = createApp(dependencies);
     if (storage.kind === 'sqlite') {
       // One process owns the SQLite file, so whatever it left queued runs again and whatever it
-      // left running was interrupted. (On PostgreSQL the queue keeps queued jobs, and a job whose
-      // worker died is handed to another replica, which ends it as interrupted.)
+      // left running was interrupted. (On PostgreSQL the queue keeps queued jobs, and the sweep
+      // below recovers the responses of a replica that died.)
       await recoverBackgroundResponses({ responses: storage.responses }, dependencies.background, { requeue: true });
     }
     await startBackgroundWorker(dependencies, {
@@ -117,15 +117,17 @@ export async function startServer(
     const pruneTimer = setInterval(prune, 3600_000);
     pruneTimer.unref();
     // PostgreSQL: pg-boss fails the job of a replica that died but never runs it again, and its
-    // response would stay in progress for ever. Every replica sweeps for responses whose
-    // heartbeat went stale and ends them as interrupted, as a SQLite restart does. Two replicas
-    // sweeping the same one at once is harmless: finish is idempotent, a second terminal event
-    // is skipped, and at worst one append collides and that sweep is retried on the next tick.
+    // response would stay in progress (or, if it died before claiming it, queued) for ever. Every
+    // replica sweeps for responses whose heartbeat went stale: one in progress ends as
+    // interrupted, as a SQLite restart does; one still queued is enqueued again (a copy of a job
+    // that is only waiting loses the claim and does nothing). Two replicas sweeping the same one
+    // at once is harmless: finish is idempotent, a second terminal event is skipped, at worst one
+    // append collides and that sweep is retried on the next tick, and of two jobs one claims.
     let sweepTimer: NodeJS.Timeout | null = null;
     if (storage.kind === 'postgres') {
       const sweep = (): void => {
         recoverBackgroundResponses({ responses: storage.responses }, dependencies.background, {
-          requeue: false,
+          requeue: true,
           staleAfterSeconds: config.backgroundStaleSeconds,
         }).catch((error: unknown) => app.log.error({ err: error }, 'sweeping stale background responses failed'));
       };

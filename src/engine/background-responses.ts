@@ -1,4 +1,4 @@
-import { invalidRequest, notFound } from '../errors/api-error.ts';
+import { ApiError, invalidRequest, notFound } from '../errors/api-error.ts';
 import type { EventBus } from '../jobs/event-bus.ts';
 import type { BackgroundJob, JobQueue } from '../jobs/job-queue.ts';
 import type { BackgroundStore, StoredResponse } from '../storage/stores.ts';
@@ -74,6 +74,12 @@ export async function acceptBackgroundResponse(
  * Runs one queued background response (the job handler): the engine's events are appended to
  * the event log and announced on the bus; a cancel request aborts the upstream call and keeps
  * the output so far; a shutdown (`signal`) ends it failed, saying it was interrupted.
+ *
+ * A job may be a duplicate (the PostgreSQL sweep re-enqueues responses left queued too long, in
+ * case their job died with a replica): the worker first claims the response (ResponseStore.claim,
+ * queued → in_progress, atomically), and a job that loses the claim returns without writing an
+ * event or a status. A response already in progress belongs to the worker that claimed it, or —
+ * if that worker died — to the recovery, which ends it as interrupted once its heartbeat is stale.
  */
 export async function runBackgroundJob(
   job: BackgroundJob,
@@ -86,14 +92,13 @@ export async function runBackgroundJob(
   const context = contextFor(job.owner, abort.signal);
   const stored = await context.responses.get(job.owner, job.responseId);
   const given = await background.getRequest(job.owner, job.responseId);
-  if (!stored || !given) return;
-  // A job handed over after its first worker died (the queue's lease expired) cannot resume
-  // mid-stream: it ends failed, saying it was interrupted.
-  if (stored.status === 'in_progress') {
-    await failInterrupted(stored, context, dependencies);
-    return;
-  }
-  if (stored.status !== 'queued') return;
+  if (!stored || !given || stored.status !== 'queued') return;
+  // The first beat comes before the claim, so the sweep never sees the response in progress with
+  // only the (maybe old) time it was queued. A job that then loses the claim has only refreshed
+  // the heartbeat of a response another worker has just taken.
+  await background.touch(job.responseId);
+  const running = { ...structuredClone(stored.response), status: 'in_progress' };
+  if (!(await context.responses.claim(job.owner, job.responseId, running))) return;
 
   const onShutdown = (): void =>
     abort.abort(new ResponseInterruption('The server shut down while this response was in progress.'));
@@ -103,18 +108,18 @@ export async function runBackgroundJob(
   );
   // The heartbeat says this replica is alive and still running the response, however long the
   // upstream stays quiet; on PostgreSQL, a sweep ends responses whose heartbeat went stale
-  // (their replica died). The first beat comes before the status moves to in_progress, so the
-  // sweep never sees it in progress with only the (maybe old) time it was queued.
+  // (their replica died).
   const beat = (): void => {
     // A missed beat is retried on the next tick; only a long run of them looks like a death.
     background.touch(job.responseId).catch(() => undefined);
   };
   const heartbeat = setInterval(beat, dependencies.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
   try {
-    await background.touch(job.responseId);
+    // A cancel requested before the subscription (e.g. between the claim and it) is read here.
     if (await background.isCancelRequested(job.responseId)) abort.abort(new Error('Cancelled by request.'));
     let lastSequence = ACCEPTED_EVENT_COUNT - 1;
     try {
+      // The response is claimed: runResponse's queued path only updates what this job owns.
       const events = runResponse(given as unknown as CreateResponseRequest, context, {
         queued: { responseId: stored.id, createdAt: stored.createdAt, firstSequenceNumber: ACCEPTED_EVENT_COUNT },
       });
@@ -125,7 +130,18 @@ export async function runBackgroundJob(
       }
     } catch (error) {
       // Aborts (cancel, shutdown) end the run; runResponse has stored the final state.
-      if (!abort.signal.aborted) throw error;
+      if (!abort.signal.aborted) {
+        // A failure before the run started (its request no longer prepares: a prompt or model
+        // gone) would leave the claimed response in progress: end it failed, then report it.
+        const current = await context.responses.get(job.owner, job.responseId);
+        if (current?.status === 'in_progress') {
+          await failInterrupted(current, context, dependencies, {
+            code: 'server_error',
+            message: error instanceof ApiError ? error.message : 'The server could not run this response.',
+          });
+        }
+        throw error;
+      }
     }
     // A run stopped by shutdown ended failed without a terminal event; log one for followers.
     const final = await context.responses.get(job.owner, job.responseId);
@@ -259,9 +275,14 @@ export async function cancelBackgroundResponse(
  * were running when the process died end failed, saying so, with a terminal event for anyone
  * replaying their stream.
  *
- * The PostgreSQL sweep (`staleAfterSeconds`): only responses in progress whose heartbeat is older
- * than that are ended — their replica died (a live one touches every few seconds). Queued ones
- * are pg-boss's to hand out, so the sweep passes `requeue: false`.
+ * The PostgreSQL sweep (`staleAfterSeconds`, with `requeue: true`) looks only at responses whose
+ * last event or heartbeat is older than that. One in progress is ended: its replica died (a live
+ * one touches every few seconds). One still queued is enqueued again: its job may have died with
+ * a replica that took it and never claimed it (pg-boss fails such a job, and never runs it
+ * again). If its job is only waiting its turn, the copy is harmless — whichever job comes first
+ * claims the response, and the other finds it taken and does nothing. The heartbeat is touched
+ * as it is re-enqueued, so a response waiting behind a long backlog is copied at most once per
+ * stale window.
  */
 export async function recoverBackgroundResponses(
   context: Pick<EngineContext, 'responses'>,
@@ -273,14 +294,15 @@ export async function recoverBackgroundResponses(
   const staleBefore =
     options.staleAfterSeconds === undefined ? null : Math.floor(Date.now() / 1000) - options.staleAfterSeconds;
   for (const unfinished of await dependencies.background.listUnfinished()) {
+    if (staleBefore !== null && unfinished.lastEventAt >= staleBefore) continue;
     if (unfinished.status === 'queued') {
       if (options.requeue) {
+        if (staleBefore !== null) await dependencies.background.touch(unfinished.responseId);
         await dependencies.queue.enqueue({ responseId: unfinished.responseId, owner: unfinished.owner });
         requeued++;
       }
       continue;
     }
-    if (staleBefore !== null && unfinished.lastEventAt >= staleBefore) continue;
     const stored = await context.responses.get(unfinished.owner, unfinished.responseId);
     // Re-read: it may have finished since the list was taken.
     if (stored?.status !== 'in_progress') continue;
@@ -290,20 +312,22 @@ export async function recoverBackgroundResponses(
   return { requeued, failed };
 }
 
-/** Ends a background response that was running when its worker died, with a terminal event. */
+const INTERRUPTED = {
+  code: 'server_error',
+  message: 'The server stopped while this response was in progress; it was interrupted.',
+};
+
+/**
+ * Ends a background response that was running when its worker died (or, given another `error`,
+ * that its worker could not run), with a terminal event.
+ */
 async function failInterrupted(
   stored: StoredResponse,
   context: Pick<EngineContext, 'responses'>,
   dependencies: Pick<BackgroundDependencies, 'background' | 'bus'>,
+  error: { code: string; message: string } = INTERRUPTED,
 ): Promise<void> {
-  const response = {
-    ...stored.response,
-    status: 'failed',
-    error: {
-      code: 'server_error',
-      message: 'The server stopped while this response was in progress; it was interrupted.',
-    },
-  };
+  const response = { ...stored.response, status: 'failed', error };
   await context.responses.finish(stored.owner, stored.id, 'failed', response, (stored.response.output ?? []) as never);
   const events = await dependencies.background.readEvents(stored.id, -1, 1_000_000);
   const last = events.at(-1);

@@ -34,6 +34,10 @@ function readQueries(argumentsText: string): string[] {
 
 /** How to run a background response that was accepted (and stored as queued) earlier. */
 export interface RunOptions {
+  /**
+   * The caller has claimed the response (ResponseStore.claim moved it queued → in_progress, and
+   * no other worker can): the run only updates the stored object its caller owns.
+   */
   queued?: {
     responseId: string;
     createdAt: number;
@@ -134,7 +138,8 @@ export async function* runResponse(
   };
 
   if (options.queued) {
-    // A background response was stored as queued when it was accepted; now it runs.
+    // A background response was stored as queued when it was accepted and claimed by the worker
+    // (now in_progress); the object gets what preparing it added.
     await context.responses.updateStatus(context.owner, response.id, 'in_progress', structuredClone(response));
   } else if (store) {
     await context.responses.create(

@@ -293,6 +293,51 @@ export function describeStoreContract(name: string, open: () => Promise<Storage>
       assert.equal(stored?.response.status, 'completed');
     });
 
+    void test('claim moves a queued response to in_progress for exactly one of concurrent callers', async () => {
+      const owner = newOwner();
+      const record = newResponse(owner, { status: 'queued' });
+      await storage.responses.create(record, []);
+      const runningAs = (worker: string): Record<string, unknown> => ({
+        ...record.response,
+        status: 'in_progress',
+        worker,
+      });
+      const workers = ['a', 'b', 'c', 'd'];
+      const claims = await Promise.all(
+        workers.map((worker) => storage.responses.claim(owner, record.id, runningAs(worker))),
+      );
+      assert.equal(claims.filter(Boolean).length, 1, `claims: ${claims.join(', ')}`);
+      const winner = workers[claims.indexOf(true)]!;
+      const stored = await storage.responses.get(owner, record.id);
+      assert.equal(stored?.status, 'in_progress');
+      assert.deepEqual(stored?.response, runningAs(winner));
+
+      // Once claimed, a later claim loses and writes nothing.
+      assert.equal(await storage.responses.claim(owner, record.id, runningAs('late')), false);
+      assert.deepEqual((await storage.responses.get(owner, record.id))?.response, runningAs(winner));
+    });
+
+    void test('claim writes nothing for an ended, absent or another owner\'s response', async () => {
+      const owner = newOwner();
+      const cancelled = newResponse(owner, { status: 'cancelled' });
+      await storage.responses.create(cancelled, []);
+      assert.equal(
+        await storage.responses.claim(owner, cancelled.id, { ...cancelled.response, status: 'in_progress' }),
+        false,
+      );
+      assert.deepEqual(await storage.responses.get(owner, cancelled.id), cancelled);
+
+      const queued = newResponse(owner, { status: 'queued' });
+      await storage.responses.create(queued, []);
+      assert.equal(
+        await storage.responses.claim(newOwner(), queued.id, { ...queued.response, status: 'in_progress' }),
+        false,
+      );
+      assert.deepEqual(await storage.responses.get(owner, queued.id), queued);
+      assert.equal(await storage.responses.claim(owner, 'resp_absent', { status: 'in_progress' }), false);
+      assert.equal(await storage.responses.claim(owner, 'resp_\u0000', { status: 'in_progress' }), false);
+    });
+
     void test('delete removes the response and its items from get, lists, findItem and chainLink', async () => {
       const owner = newOwner();
       const record = newResponse(owner, { status: 'in_progress' });

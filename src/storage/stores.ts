@@ -52,6 +52,13 @@ export interface ResponseStore {
   ): Promise<void>;
   /** Updates status and object of a response still running (e.g. queued → in_progress). */
   updateStatus(owner: string, id: string, status: ResponseStatus, response: Record<string, unknown>): Promise<void>;
+  /**
+   * Takes a queued (background) response to run: moves it to `in_progress` with `response` as
+   * its object, atomically, only if it is still `queued`. True for the one caller that moved it;
+   * false for everyone else — another worker claimed it first (a duplicate job), it was cancelled
+   * or has ended, or it is absent or another owner's. A false claim writes nothing.
+   */
+  claim(owner: string, id: string, response: Record<string, unknown>): Promise<boolean>;
   /** The response, or null when absent, deleted or owned by another key. */
   get(owner: string, id: string): Promise<StoredResponse | null>;
   /** Deletes the response and its items; false when there was nothing to delete. */

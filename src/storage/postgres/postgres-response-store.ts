@@ -52,6 +52,12 @@ const statements = {
     text: `UPDATE responses SET status = $3, response = $4
            WHERE owner = $1 AND id = $2 AND status IN ('queued', 'in_progress')`,
   },
+  // The row lock makes a second claim wait for the first, then re-check its status and miss.
+  claimQueued: {
+    name: 'riposte_responses_claim',
+    text: `UPDATE responses SET status = 'in_progress', response = $3
+           WHERE owner = $1 AND id = $2 AND status = 'queued'`,
+  },
   selectResponse: {
     name: 'riposte_responses_get',
     text: 'SELECT id, owner, created_at, status, previous_response_id, response FROM responses WHERE owner = $1 AND id = $2',
@@ -176,6 +182,12 @@ export class PostgresResponseStore implements ResponseStore {
   ): Promise<void> {
     if (!canBeStored(id)) return;
     await this.pool.query({ ...statements.updateRunningStatus, values: [owner, id, status, JSON.stringify(response)] });
+  }
+
+  async claim(owner: string, id: string, response: Record<string, unknown>): Promise<boolean> {
+    if (!canBeStored(id)) return false;
+    const result = await this.pool.query({ ...statements.claimQueued, values: [owner, id, JSON.stringify(response)] });
+    return result.rowCount === 1;
   }
 
   async get(owner: string, id: string): Promise<StoredResponse | null> {

@@ -22,6 +22,7 @@ export class SqliteResponseStore implements ResponseStore {
     finishResponse: StatementSync;
     trimOutputItems: StatementSync;
     updateRunningStatus: StatementSync;
+    claimQueued: StatementSync;
     selectResponse: StatementSync;
     deleteResponse: StatementSync;
     selectCursorPosition: StatementSync;
@@ -49,6 +50,9 @@ export class SqliteResponseStore implements ResponseStore {
       ),
       updateRunningStatus: database.prepare(
         "UPDATE responses SET status = ?, response = ? WHERE owner = ? AND id = ? AND status IN ('queued', 'in_progress')",
+      ),
+      claimQueued: database.prepare(
+        "UPDATE responses SET status = 'in_progress', response = ? WHERE owner = ? AND id = ? AND status = 'queued'",
       ),
       selectResponse: database.prepare(
         'SELECT id, owner, created_at, status, previous_response_id, response FROM responses WHERE owner = ? AND id = ?',
@@ -127,6 +131,11 @@ export class SqliteResponseStore implements ResponseStore {
     response: Record<string, unknown>,
   ): Promise<void> {
     this.statements.updateRunningStatus.run(status, JSON.stringify(response), owner, id);
+  }
+
+  /** One statement: the status test and the write are one step, so only one claim changes the row. */
+  async claim(owner: string, id: string, response: Record<string, unknown>): Promise<boolean> {
+    return Number(this.statements.claimQueued.run(JSON.stringify(response), owner, id).changes) === 1;
   }
 
   async get(owner: string, id: string): Promise<StoredResponse | null> {
