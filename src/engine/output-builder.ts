@@ -126,7 +126,7 @@ export class OutputBuilder {
       const content: OutputTextContent = { type: 'output_text', text: '', annotations: [], logprobs: [] };
       message.part = { index: message.item.content.length, content };
       message.item.content.push(content);
-      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: { ...content } });
+      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: structuredClone(content) });
     }
     const part = message.part.content as OutputTextContent;
     const annotation = { type: 'file_citation', file_id: fileId, filename, index: part.text.length };
@@ -156,7 +156,7 @@ export class OutputBuilder {
           : { type: 'refusal', refusal: '' };
       message.part = { index: message.item.content.length, content };
       message.item.content.push(content);
-      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: { ...content } });
+      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: structuredClone(content) });
     }
     const part = message.part.content;
     if (part.type === 'output_text') {

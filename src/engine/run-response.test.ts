@@ -469,7 +469,8 @@ describe('runResponse', () => {
     assert.equal((sent[0] as { role?: string }).role, 'user', 'what is kept starts with a user turn');
   });
 
-  test('file_search: the model searches, the server runs it, and the answer cites the right file', async () => {
+  /** A vector store of owner-a with two completed files, paris.txt and tokyo.txt. */
+  async function seedVectorStore(): Promise<string> {
     const vectorStoreId = `vs_${randomBytes(8).toString('hex')}`;
     await storage.vectorStores.create({
       id: vectorStoreId,
@@ -506,6 +507,11 @@ describe('runResponse', () => {
         text.length,
       );
     }
+    return vectorStoreId;
+  }
+
+  test('file_search: the model searches, the server runs it, and the answer cites the right file', async () => {
+    const vectorStoreId = await seedVectorStore();
     const model = new ScriptedModel([
       functionCalls({
         callId: 'call_fs',
@@ -570,6 +576,46 @@ describe('runResponse', () => {
       }),
       (error: ApiError) => error.status === 400,
     );
+  });
+
+  test('file_search: a tool_choice that forces the search forces only the first call; a bad tool is a 400 before the model runs', async () => {
+    const vectorStoreId = await seedVectorStore();
+    for (const toolChoice of ['required', { type: 'file_search' }] as const) {
+      const model = new ScriptedModel([
+        functionCalls({ callId: 'call_fs', name: 'file_search', arguments: JSON.stringify({ queries: ['Japan'] }) }),
+        textAnswer('Tokyo [1].'),
+      ]);
+      const { outcome } = await run(
+        {
+          input: 'Capital of Japan?',
+          tools: [{ type: 'file_search', vector_store_ids: [vectorStoreId] }],
+          tool_choice: toolChoice,
+        },
+        model,
+      );
+      assert.deepEqual(
+        model.requests.map((request) => request.toolChoice),
+        [toolChoice === 'required' ? 'required' : { type: 'tool', name: 'file_search' }, 'auto'],
+        JSON.stringify(toolChoice),
+      );
+      assert.deepEqual(
+        (outcome.response.output as unknown as Array<{ type: string }>).map((item) => item.type),
+        ['file_search_call', 'message'],
+      );
+      assert.equal(outcome.response.output_text, 'Tokyo .');
+    }
+    const untouched = new ScriptedModel([]);
+    for (const [tool, param] of [
+      [{ max_num_results: 51 }, 'tools[0].max_num_results'],
+      [{ filters: { type: 'eq', key: 'city' } }, 'tools[0].filters.value'],
+      [{ ranking_options: { score_threshold: 2 } }, 'tools[0].ranking_options.score_threshold'],
+    ] as const) {
+      await assert.rejects(
+        run({ input: 'x', tools: [{ type: 'file_search', vector_store_ids: [vectorStoreId], ...tool }] }, untouched),
+        (error: ApiError) => error.status === 400 && error.param === param,
+      );
+    }
+    assert.equal(untouched.requests.length, 0);
   });
 
   describe('with a conversation', () => {

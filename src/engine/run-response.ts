@@ -236,7 +236,12 @@ export async function* runResponse(
         let clientCalls = 0;
         // Past the step limit the model must answer with what it has.
         const toolsOff = step >= MAX_SERVER_TOOL_STEPS;
-        const attempts = modelAttempts(request, prepared, sentItems, context, upstreamAbort.signal, toolsOff);
+        // A tool_choice that forces a call ('required', a named tool) was met by the calls already
+        // run; forcing it again would only make the model search again until the step limit.
+        const attempts = modelAttempts(request, prepared, sentItems, context, upstreamAbort.signal, {
+          toolsOff,
+          choiceMet: step > 0,
+        });
         for await (const attemptStep of attempts) {
           if (attemptStep.kind === 'usage') {
             sawUsage = true;
@@ -347,13 +352,14 @@ async function* modelAttempts(
   modelItems: ModelItem[],
   context: EngineContext,
   signal: AbortSignal,
-  toolsOff = false,
+  tooling: { toolsOff: boolean; choiceMet: boolean } = { toolsOff: false, choiceMet: false },
 ): AsyncGenerator<AttemptStep> {
   const format = request.text.format;
   const textSchema = format.type === 'json_schema' && format.strict === true ? format.schema : null;
   const maxAttempts = 1 + (context.structuredOutputRetries ?? 2);
   const baseRequest = modelRequest(request, prepared, signal);
-  if (toolsOff) Object.assign(baseRequest, { tools: [], toolChoice: 'none' });
+  if (tooling.toolsOff) Object.assign(baseRequest, { tools: [], toolChoice: 'none' });
+  else if (tooling.choiceMet && baseRequest.toolChoice !== 'none') baseRequest.toolChoice = 'auto';
   let items = modelItems;
   const streamed = { text: false, reasoning: false };
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createTestApp } from '../../src/testing/test-app.ts';
+import { OPEN_OWNER } from '../../src/http/auth.ts';
 import { ContentSealer } from '../../src/engine/sealed-content.ts';
 import { UpstreamError } from '../../src/errors/upstream-error.ts';
 import type { ModelAdapter, ModelEvent } from '../../src/providers/model-adapter.ts';
@@ -37,7 +38,7 @@ type WireEvent = JsonObject & { type: string; sequence_number: number };
 const MODEL = 'test-model';
 const TERMINAL_EVENT_TYPES = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 /** Ids the server makes up per run; two runs of one script differ only in these (and in time). */
-const GENERATED_ID = /^(resp|msg|fc|fco|ctc|rs|item)_[0-9a-f]{48}$/;
+const GENERATED_ID = /^(resp|msg|fc|fco|ctc|rs|item|fs)_[0-9a-f]{48}$/;
 
 // ---- the app under test ---------------------------------------------------------------------
 
@@ -49,6 +50,7 @@ const openApps: FastifyInstance[] = [];
 before(async () => {
   directory = mkdtempSync(join(tmpdir(), 'riposte-contract-'));
   storage = await openSqliteStorage({ path: join(directory, 'riposte.sqlite') });
+  await seedVectorStore();
 });
 after(async () => {
   for (const app of openApps) await app.close();
@@ -88,6 +90,48 @@ function buildApp(options: AppOptions = {}): FastifyInstance {
 function appWithScript(steps: ScriptedStep[]): { app: FastifyInstance; model: ScriptedModel } {
   const model = new ScriptedModel(steps);
   return { app: buildApp({ models: { [MODEL]: model } }), model };
+}
+
+/** The vector store the file_search scenarios search: two completed files of the open owner. */
+const VECTOR_STORE_ID = `vs_${randomBytes(24).toString('hex')}`;
+const VECTOR_STORE_FILES = [
+  ['file-contractParis', 'paris.txt', 'Paris is the capital of France and sits on the Seine.'],
+  ['file-contractTokyo', 'tokyo.txt', 'Tokyo is the capital of Japan.'],
+] as const;
+
+async function seedVectorStore(): Promise<void> {
+  await storage.vectorStores.create({
+    id: VECTOR_STORE_ID,
+    owner: OPEN_OWNER,
+    name: 'contract docs',
+    createdAt: 1,
+    lastActiveAt: null,
+    metadata: {},
+    expiresAfter: null,
+    expiresAt: null,
+  });
+  for (const [fileId, filename, text] of VECTOR_STORE_FILES) {
+    await storage.vectorStores.addFile({
+      fileId,
+      vectorStoreId: VECTOR_STORE_ID,
+      owner: OPEN_OWNER,
+      createdAt: 1,
+      status: 'in_progress',
+      usageBytes: 0,
+      lastError: null,
+      chunkingStrategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
+      attributes: { city: filename.split('.')[0]! },
+      batchId: null,
+      filename,
+    });
+    await storage.vectorStores.completeFile(
+      OPEN_OWNER,
+      VECTOR_STORE_ID,
+      fileId,
+      [{ index: 0, text, tokenCount: 12, embedding: null }],
+      text.length,
+    );
+  }
 }
 
 // ---- running requests -----------------------------------------------------------------------
@@ -167,6 +211,8 @@ interface TrackedPart {
   /** The text its `*.done` event carried, once seen. */
   doneText: string | null;
   done: JsonObject | null;
+  /** output_text.annotation.added annotations, by annotation_index. */
+  annotations: JsonObject[];
 }
 
 interface TrackedItem {
@@ -180,6 +226,8 @@ interface TrackedItem {
   /** function_call_arguments / custom_tool_call_input deltas, and the done event's value. */
   callDeltas: string;
   callDone: string | null;
+  /** The file_search_call events seen, in order. */
+  searchEvents: string[];
 }
 
 /** The text a content or summary part carries, whatever its type. */
@@ -194,8 +242,12 @@ function partText(part: JsonObject): string {
  * - an item's events carry the output_index its `output_item.added` got and that item's id,
  *   and come between its added and done; every `added` (item, content part, summary part) has
  *   its `done`, and a done's text is the concatenation of the deltas before it;
- * - added items are empty (a function_call's arguments are ""), output_text carries
- *   `logprobs: []` on deltas, dones and parts, and `annotations: []` on parts;
+ * - added items are empty (a function_call's arguments are "", a file_search_call has no queries
+ *   and null results), output_text carries `logprobs: []` on deltas, dones and parts, and
+ *   `annotations: []` on added parts; a done part has the annotations its
+ *   `output_text.annotation.added` events streamed, numbered in order, each before the text is done;
+ * - a file_search_call streams in_progress, searching, completed, in that order, inside its item
+ *   (completed only when it is, and no completed event when it failed);
  * - the terminal response's output is the list of `output_item.done` items, in order.
  */
 function checkStreamInvariants(events: WireEvent[]): WireEvent {
@@ -253,7 +305,7 @@ function checkStreamInvariants(events: WireEvent[]): WireEvent {
   const addPart = (parts: Map<number, TrackedPart>, index: unknown, part: JsonObject, event: WireEvent): void => {
     assert.equal(index, parts.size, `${event.type} #${event.sequence_number}: parts are numbered in order`);
     assert.equal(partText(part), '', `${event.type} #${event.sequence_number}: an added part is empty`);
-    parts.set(index, { added: part, deltas: '', doneText: null, done: null });
+    parts.set(index, { added: part, deltas: '', doneText: null, done: null, annotations: [] });
   };
   const closePart = (parts: Map<number, TrackedPart>, index: unknown, part: JsonObject, event: WireEvent): void => {
     const tracked = openPart(parts, index, event);
@@ -263,11 +315,17 @@ function checkStreamInvariants(events: WireEvent[]): WireEvent {
     assert.equal(partText(part), tracked.doneText, `${where}: the part's text`);
     tracked.done = part;
   };
-  const checkOutputTextPart = (part: JsonObject, event: WireEvent): void => {
+  /** An output_text part carries `logprobs: []`, and the annotations streamed so far (none when added). */
+  const checkOutputTextPart = (part: JsonObject, event: WireEvent, streamed: JsonObject[] = []): void => {
     if (part.type !== 'output_text') return;
-    assert.deepEqual(part.annotations, [], `${event.type} #${event.sequence_number}: output_text annotations`);
+    assert.deepEqual(part.annotations, streamed, `${event.type} #${event.sequence_number}: output_text annotations`);
     assert.deepEqual(part.logprobs, [], `${event.type} #${event.sequence_number}: output_text logprobs`);
   };
+  const FILE_SEARCH_EVENT_ORDER = [
+    'response.file_search_call.in_progress',
+    'response.file_search_call.searching',
+    'response.file_search_call.completed',
+  ];
 
   for (const event of events.slice(2, -1)) {
     const where = `${event.type} #${event.sequence_number}`;
@@ -279,6 +337,10 @@ function checkStreamInvariants(events: WireEvent[]): WireEvent {
         if (item.type === 'function_call') assert.equal(item.arguments, '', `${where}: arguments start empty`);
         if (item.type === 'custom_tool_call') assert.equal(item.input, '', `${where}: input starts empty`);
         if (item.type === 'message') assert.deepEqual(item.content, [], `${where}: content starts empty`);
+        if (item.type === 'file_search_call') {
+          assert.deepEqual(item.queries, [], `${where}: queries start empty`);
+          assert.equal(item.results, null, `${where}: results start null`);
+        }
         if (item.type !== 'reasoning') assert.equal(item.status, 'in_progress', `${where}: status`);
         items.set(event.output_index, {
           outputIndex: event.output_index,
@@ -288,6 +350,7 @@ function checkStreamInvariants(events: WireEvent[]): WireEvent {
           summaryParts: new Map(),
           callDeltas: '',
           callDone: null,
+          searchEvents: [],
         });
         break;
       }
@@ -323,6 +386,15 @@ function checkStreamInvariants(events: WireEvent[]): WireEvent {
           assert.notEqual(tracked.callDone, null, `${where}: the call's arguments/input done event comes first`);
           assert.equal(value, tracked.callDone, `${where}: the call holds the text streamed`);
         }
+        if (item.type === 'file_search_call') {
+          // completed after its completed event; failed after searching, with no completed event.
+          const expected = item.status === 'completed' ? FILE_SEARCH_EVENT_ORDER : FILE_SEARCH_EVENT_ORDER.slice(0, 2);
+          assert.deepEqual(
+            tracked.searchEvents,
+            expected,
+            `${where}: the search events before a ${String(item.status)} search`,
+          );
+        }
         tracked.done = item;
         doneItems.push(item);
         break;
@@ -336,8 +408,36 @@ function checkStreamInvariants(events: WireEvent[]): WireEvent {
       }
       case 'response.content_part.done': {
         const part = event.part as JsonObject;
-        checkOutputTextPart(part, event);
-        closePart(openItem(event).parts, event.content_index, part, event);
+        const item = openItem(event);
+        checkOutputTextPart(part, event, item.parts.get(event.content_index as number)?.annotations);
+        closePart(item.parts, event.content_index, part, event);
+        break;
+      }
+      case 'response.output_text.annotation.added': {
+        const item = openItem(event);
+        const part = openPart(item.parts, event.content_index, event);
+        assert.equal(part.added.type, 'output_text', `${where}: on an output_text part`);
+        assert.equal(part.doneText, null, `${where}: comes before the part's text is done`);
+        assert.equal(event.annotation_index, part.annotations.length, `${where}: annotations are numbered in order`);
+        const annotation = event.annotation as JsonObject;
+        if (annotation.type === 'file_citation') {
+          const offset = annotation.index as number;
+          assert.ok(offset >= 0 && offset <= part.deltas.length, `${where}: cites a place in the text streamed so far`);
+        }
+        part.annotations.push(annotation);
+        break;
+      }
+      case 'response.file_search_call.in_progress':
+      case 'response.file_search_call.searching':
+      case 'response.file_search_call.completed': {
+        const item = openItem(event);
+        assert.equal(item.added.type, 'file_search_call', `${where}: on a file_search_call`);
+        assert.equal(
+          event.type,
+          FILE_SEARCH_EVENT_ORDER[item.searchEvents.length],
+          `${where}: after ${JSON.stringify(item.searchEvents)} (in_progress, searching, completed, in order)`,
+        );
+        item.searchEvents.push(event.type);
         break;
       }
       case 'response.output_text.delta':
@@ -776,6 +876,63 @@ const scenarios: OutputScenario[] = [
       assert.equal(response.store, false);
       const item = (response.output as JsonObject[])[0]!;
       assert.match(String(item.encrypted_content), /^rp1\./, 'reasoning carries its sealed content');
+    },
+  },
+  {
+    name: 'file_search then an answer citing the right file',
+    request: {
+      tools: [{ type: 'file_search', vector_store_ids: [VECTOR_STORE_ID] }],
+      include: ['file_search_call.results'],
+    },
+    script: () => [
+      [
+        callStart(0, 'call_search', 'file_search'),
+        callDelta(0, '{"queries":'),
+        callDelta(0, '["capital of France"]}'),
+        { type: 'finish', reason: 'tool_calls' },
+      ],
+      // The marker is split across deltas, and [9] names no source: it stays text.
+      [text('Paris is the capital of France ['), text('1]. See also [9].'), usage],
+    ],
+    terminal: 'response.completed',
+    outputTypes: ['file_search_call', 'message'],
+    check: (response, model) => {
+      const [call, message] = response.output as JsonObject[];
+      assert.equal(call!.status, 'completed');
+      assert.deepEqual(call!.queries, ['capital of France']);
+      const results = call!.results as JsonObject[];
+      assert.equal(results[0]!.file_id, 'file-contractParis');
+      assert.equal(results[0]!.filename, 'paris.txt');
+      assert.deepEqual(results[0]!.attributes, { city: 'paris' });
+      assert.equal(response.output_text, 'Paris is the capital of France . See also [9].');
+      assert.deepEqual((message!.content as JsonObject[])[0]!.annotations, [
+        { type: 'file_citation', file_id: 'file-contractParis', filename: 'paris.txt', index: 31 },
+      ]);
+      const sent = model.requests[1]!.items.at(-1) as { type: string; output: string };
+      assert.equal(sent.type, 'function_call_output');
+      assert.match(sent.output, /<source number="1" file_id="file-contractParis" filename="paris.txt">/);
+    },
+  },
+  {
+    name: 'file_search without include: results are null, the citation still made',
+    request: { tools: [{ type: 'file_search', vector_store_ids: [VECTOR_STORE_ID] }] },
+    script: () => [
+      [
+        callStart(0, 'call_search', 'file_search'),
+        callDelta(0, '{"queries":["capital of Japan"]}'),
+        { type: 'finish', reason: 'tool_calls' },
+      ],
+      [text('[1] Tokyo.')],
+    ],
+    terminal: 'response.completed',
+    outputTypes: ['file_search_call', 'message'],
+    check: (response) => {
+      const [call, message] = response.output as JsonObject[];
+      assert.equal(call!.results, null);
+      assert.equal(response.output_text, ' Tokyo.');
+      assert.deepEqual((message!.content as JsonObject[])[0]!.annotations, [
+        { type: 'file_citation', file_id: 'file-contractTokyo', filename: 'tokyo.txt', index: 0 },
+      ]);
     },
   },
 ];

@@ -26,7 +26,10 @@ import {
   parseAttributeFilter,
   parseAttributes,
   parseExpiresAfter,
+  parseMaxNumResults,
+  parseRankingOptions,
   parseStringList,
+  SEARCH_RANKERS,
 } from '../../tools/file-search/vector-store-params.ts';
 import { readBody } from '../read-body.ts';
 import { listPage, readPageQuery } from '../pagination.ts';
@@ -34,10 +37,7 @@ import { listPage, readPageQuery } from '../pagination.ts';
 /** OpenAI's limits: file_ids on create, and file_ids or files on a batch. */
 const MAX_FILES_ON_CREATE = 500;
 const MAX_FILES_PER_BATCH = 2000;
-const MAX_SEARCH_RESULTS = 50;
-const DEFAULT_SEARCH_RESULTS = 10;
 const FILE_STATUSES: readonly VectorStoreFileStatus[] = ['in_progress', 'completed', 'failed', 'cancelled'];
-const RANKERS = ['none', 'auto', 'default-2024-11-15'];
 /**
  * How soon the SDKs' poll helpers (`createAndPoll`, `uploadAndPoll`) should ask again about a
  * file or batch still in progress; they read this header. Local ingestion takes moments, not the
@@ -324,10 +324,10 @@ export function registerVectorStoreRoutes(app: FastifyInstance, dependencies: Ap
     if (queries.every((query) => query.trim() === '')) {
       throw invalidRequest('query', "Invalid 'query': empty string. Expected a non-empty query.", 'empty_string');
     }
-    const maxResults = readMaxResults(body.max_num_results);
+    const maxResults = parseMaxNumResults(body.max_num_results, 'max_num_results');
     const filters =
       body.filters === undefined || body.filters === null ? null : parseAttributeFilter(body.filters, 'filters');
-    const scoreThreshold = readRankingOptions(body.ranking_options);
+    const scoreThreshold = parseRankingOptions(body.ranking_options, 'ranking_options', SEARCH_RANKERS);
     // Rewriting needs a model to do it; accepted, and the query is searched as given.
     if (body.rewrite_query !== undefined && typeof body.rewrite_query !== 'boolean')
       throw invalidType('rewrite_query', 'a boolean', body.rewrite_query);
@@ -513,54 +513,6 @@ function readStatusFilter(query: JsonObject): VectorStoreFileStatus | undefined 
     );
   }
   return status;
-}
-
-function readMaxResults(value: unknown): number {
-  if (value === undefined || value === null) return DEFAULT_SEARCH_RESULTS;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidType('max_num_results', 'an integer', value);
-  if (value < 1)
-    throw invalidRequest(
-      'max_num_results',
-      `Invalid 'max_num_results': integer below minimum value. Expected a value >= 1, but got ${value} instead.`,
-      'integer_below_min_value',
-    );
-  if (value > MAX_SEARCH_RESULTS)
-    throw invalidRequest(
-      'max_num_results',
-      `Invalid 'max_num_results': integer above maximum value. Expected a value <= ${MAX_SEARCH_RESULTS}, but got ${value} instead.`,
-      'integer_above_max_value',
-    );
-  return value;
-}
-
-/** `ranking_options: {ranker, score_threshold}` → the score threshold (the ranker is always hybrid here). */
-function readRankingOptions(value: unknown): number {
-  if (value === undefined || value === null) return 0;
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalidType('ranking_options', 'an object', value);
-  const options = value as JsonObject;
-  if (options.ranker !== undefined && !RANKERS.includes(options.ranker as string)) {
-    throw invalidValue(
-      'ranking_options.ranker',
-      `Invalid value for 'ranking_options.ranker': expected one of ${RANKERS.map((name) => `'${name}'`).join(', ')}, got ${JSON.stringify(options.ranker)}.`,
-    );
-  }
-  const threshold = options.score_threshold;
-  if (threshold === undefined || threshold === null) return 0;
-  if (typeof threshold !== 'number' || !Number.isFinite(threshold))
-    throw invalidType('ranking_options.score_threshold', 'a number', threshold);
-  if (threshold < 0)
-    throw invalidRequest(
-      'ranking_options.score_threshold',
-      `Invalid 'ranking_options.score_threshold': number below minimum value. Expected a value >= 0, but got ${threshold} instead.`,
-      'decimal_below_min_value',
-    );
-  if (threshold > 1)
-    throw invalidRequest(
-      'ranking_options.score_threshold',
-      `Invalid 'ranking_options.score_threshold': number above maximum value. Expected a value <= 1, but got ${threshold} instead.`,
-      'decimal_above_max_value',
-    );
-  return threshold;
 }
 
 function optionalString(body: JsonObject, name: string): string | null {

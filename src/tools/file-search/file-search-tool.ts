@@ -1,11 +1,10 @@
 import { invalidRequest } from '../../errors/api-error.ts';
 import type { ModelTool } from '../../providers/model-adapter.ts';
 import type { AttributeFilter, SearchHit, VectorStoreStore } from '../../storage/vector-stores.ts';
+import { FILE_SEARCH_TOOL_RANKERS, parseAttributeFilter, parseMaxNumResults, parseRankingOptions } from './vector-store-params.ts';
 
 /** The name the model calls; the engine runs it server-side and shows a `file_search_call` item. */
 export const FILE_SEARCH_TOOL_NAME = 'file_search';
-
-const DEFAULT_MAX_RESULTS = 10;
 
 /** Turns queries into embeddings; null when no embeddings provider is configured (keyword search only). */
 export interface QueryEmbedder {
@@ -37,17 +36,20 @@ export const fileSearchModelTool: ModelTool = {
   strict: true,
 };
 
+/**
+ * Reads a request's `file_search` tool, checking every field the search uses, so a bad tool is a
+ * 400 naming the param (`tools[i].…`) before the model is called.
+ */
 export function readFileSearchSettings(tool: Record<string, unknown>, param: string): FileSearchSettings {
   const ids = tool.vector_store_ids;
   if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string')) {
     throw invalidRequest(`${param}.vector_store_ids`, 'file_search needs vector_store_ids: a non-empty list of vector store ids.');
   }
-  const ranking = (tool.ranking_options ?? {}) as { score_threshold?: unknown };
   return {
     vectorStoreIds: ids,
-    maxResults: typeof tool.max_num_results === 'number' ? tool.max_num_results : DEFAULT_MAX_RESULTS,
-    filters: (tool.filters as AttributeFilter | null | undefined) ?? null,
-    scoreThreshold: typeof ranking.score_threshold === 'number' ? ranking.score_threshold : 0,
+    maxResults: parseMaxNumResults(tool.max_num_results, `${param}.max_num_results`),
+    filters: tool.filters === undefined || tool.filters === null ? null : parseAttributeFilter(tool.filters, `${param}.filters`),
+    scoreThreshold: parseRankingOptions(tool.ranking_options, `${param}.ranking_options`, FILE_SEARCH_TOOL_RANKERS),
   };
 }
 

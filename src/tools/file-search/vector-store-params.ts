@@ -103,6 +103,65 @@ export function parseAttributeFilter(value: unknown, param: string, depth = 0): 
   return { type: comparison, key: value.key, value: operand };
 }
 
+/** OpenAI's bounds on `max_num_results` (vector store search and the file_search tool). */
+export const MAX_NUM_RESULTS = 50;
+export const DEFAULT_NUM_RESULTS = 10;
+/** The rankers of a vector store search (VectorStoreSearchRequest) and of the file_search tool (RankerVersionType). */
+export const SEARCH_RANKERS = ['none', 'auto', 'default-2024-11-15'] as const;
+export const FILE_SEARCH_TOOL_RANKERS = ['auto', 'default-2024-11-15'] as const;
+
+/** `max_num_results`: an integer 1–50; absent or null reads as the default, 10. */
+export function parseMaxNumResults(value: unknown, param: string): number {
+  if (value === undefined || value === null) return DEFAULT_NUM_RESULTS;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidType(param, 'an integer', value);
+  if (value < 1)
+    throw invalidRequest(
+      param,
+      `Invalid '${param}': integer below minimum value. Expected a value >= 1, but got ${value} instead.`,
+      'integer_below_min_value',
+    );
+  if (value > MAX_NUM_RESULTS)
+    throw invalidRequest(
+      param,
+      `Invalid '${param}': integer above maximum value. Expected a value <= ${MAX_NUM_RESULTS}, but got ${value} instead.`,
+      'integer_above_max_value',
+    );
+  return value;
+}
+
+/**
+ * `ranking_options: {ranker, score_threshold, hybrid_search}` → the score threshold (0–1; absent:
+ * 0). The ranker must be one of `rankers` but changes nothing: search is always the same hybrid.
+ */
+export function parseRankingOptions(value: unknown, param: string, rankers: readonly string[]): number {
+  if (value === undefined || value === null) return 0;
+  if (!isObject(value)) throw invalidType(param, 'an object', value);
+  if (value.ranker !== undefined && !rankers.includes(value.ranker as string)) {
+    throw invalidValue(
+      `${param}.ranker`,
+      `Invalid value for '${param}.ranker': expected one of ${rankers.map((name) => `'${name}'`).join(', ')}, got ${JSON.stringify(value.ranker)}.`,
+    );
+  }
+  const thresholdParam = `${param}.score_threshold`;
+  const threshold = value.score_threshold;
+  if (threshold === undefined || threshold === null) return 0;
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold))
+    throw invalidType(thresholdParam, 'a number', threshold);
+  if (threshold < 0)
+    throw invalidRequest(
+      thresholdParam,
+      `Invalid '${thresholdParam}': number below minimum value. Expected a value >= 0, but got ${threshold} instead.`,
+      'decimal_below_min_value',
+    );
+  if (threshold > 1)
+    throw invalidRequest(
+      thresholdParam,
+      `Invalid '${thresholdParam}': number above maximum value. Expected a value <= 1, but got ${threshold} instead.`,
+      'decimal_above_max_value',
+    );
+  return threshold;
+}
+
 /** `expires_after: {anchor: 'last_active_at', days: 1–365}`. */
 export function parseExpiresAfter(value: unknown, param: string): NonNullable<StoredVectorStore['expiresAfter']> {
   if (!isObject(value)) throw invalidType(param, 'an object', value);
