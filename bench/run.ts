@@ -24,6 +24,9 @@ import {
   type Service,
 } from './processes.ts';
 import { summariseProfile, type ProfileSummary } from './profile-summary.ts';
+import { DEFAULT_CRANFIELD_DIRECTORY } from './cranfield.ts';
+import { describeQuality, runRetrievalQuality } from './retrieval-quality.ts';
+import { runSearchLatency } from './search-latency.ts';
 import { renderMarkdown, updateDocs, type BenchReport, type ResultRow, type TargetCheck } from './report.ts';
 
 const SCENARIOS = [
@@ -35,8 +38,8 @@ const SCENARIOS = [
   'chain-20',
   'conversation-200',
   'background',
-  'file-search-10k',
-  'file-search-100k',
+  'retrieval-quality',
+  'search-latency',
   'open-streams-1000',
 ] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
@@ -555,30 +558,66 @@ async function backgroundScenario(context: Context): Promise<void> {
   });
 }
 
-async function fileSearchScenario(context: Context, chunks: number): Promise<void> {
-  const scenario: ScenarioName = chunks === 10_000 ? 'file-search-10k' : 'file-search-100k';
-  const probe = await fetch(url(context.targets.riposte, '/v1/vector_stores'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench-probe' }),
+/** Keyword-only on SQLite, and on PostgreSQL too when RIPOSTE_TEST_DATABASE_URL names one. */
+async function retrievalQualityScenario(context: Context): Promise<void> {
+  const databases = [null, process.env.RIPOSTE_TEST_DATABASE_URL ?? null].filter(
+    (url, index) => index === 0 || url !== null,
+  );
+  for (const databaseUrl of databases) {
+    const result = await runRetrievalQuality({
+      datasetDirectory: DEFAULT_CRANFIELD_DIRECTORY,
+      databaseUrl,
+      embeddings: null,
+      log: (line) => void process.stderr.write(`[bench] retrieval-quality: ${line}\n`),
+    });
+    context.rows.push({
+      scenario: 'retrieval-quality',
+      target: `Riposte /v1/vector_stores/{id}/search, ${result.storage}, ${result.searchMode}`,
+      status: 'measured',
+      p50Ms: result.searchLatencyMs.p50,
+      p99Ms: result.searchLatencyMs.p99,
+      p50AddedMs: null,
+      p99AddedMs: null,
+      requestsPerSecond: null,
+      cpuSecondsPer1000: null,
+      peakRssMb: null,
+      note: `Cranfield: nDCG@10 ${result.ndcgAt10}, recall@10 ${result.recallAt10} over ${result.queriesJudged} queries; latency = one search over HTTP, ${result.chunks} chunks`,
+      details: { ...result, summary: describeQuality(result) },
+    });
+  }
+}
+
+async function searchLatencyScenario(context: Context): Promise<void> {
+  const result = await runSearchLatency({
+    sizes: context.settings.quick ? [10_000] : [10_000, 100_000],
+    queries: context.settings.quick ? 50 : 200,
+    dimensions: 384,
+    chunkWords: 150,
+    secondsPerRow: context.settings.quick ? 10 : 30,
+    databaseUrl: process.env.RIPOSTE_TEST_DATABASE_URL ?? null,
+    datasetDirectory: DEFAULT_CRANFIELD_DIRECTORY,
+    log: (line) => void process.stderr.write(`[bench] search-latency: ${line}\n`),
   });
-  const available = probe.status < 300;
-  context.rows.push({
-    scenario,
-    target: `Riposte, file_search over ${chunks.toLocaleString('en')} chunks`,
-    status: 'not-available',
-    p50Ms: null,
-    p99Ms: null,
-    p50AddedMs: null,
-    p99AddedMs: null,
-    requestsPerSecond: null,
-    cpuSecondsPer1000: null,
-    peakRssMb: null,
-    note: available
-      ? 'NOT YET AVAILABLE in the harness: /v1/vector_stores now answers, but the ingestion and query scenario is still to be written'
-      : `NOT YET AVAILABLE: this build of Riposte has no /v1/vector_stores route (POST answered ${probe.status}); no figures`,
-    details: {},
-  });
+  for (const row of result.rows) {
+    const scope =
+      row.chunksInDatabase > row.chunks
+        ? ` (one store, in a database of ${row.chunksInDatabase.toLocaleString('en')})`
+        : '';
+    context.rows.push({
+      scenario: 'search-latency',
+      target: `${row.database} store.search, ${row.mode}, ${row.chunks.toLocaleString('en')} chunks${scope}`,
+      status: 'measured',
+      p50Ms: row.latencyMs.p50,
+      p99Ms: row.latencyMs.p99,
+      p50AddedMs: null,
+      p99AddedMs: null,
+      requestsPerSecond: null,
+      cpuSecondsPer1000: null,
+      peakRssMb: null,
+      note: `in-process, ${row.latencyMs.count} Cranfield queries one at a time, top 10; chunks bulk-loaded through the store API${row.mode === 'keyword' ? '' : `; vectors are synthetic random ${result.settings.dimensions}-d unit vectors (timing only)`}`,
+      details: { ...row, loads: result.loads },
+    });
+  }
 }
 
 async function openStreamsScenario(context: Context): Promise<void> {
@@ -642,10 +681,10 @@ async function runScenario(context: Context, name: ScenarioName): Promise<void> 
       return conversationScenario(context);
     case 'background':
       return backgroundScenario(context);
-    case 'file-search-10k':
-      return fileSearchScenario(context, 10_000);
-    case 'file-search-100k':
-      return fileSearchScenario(context, 100_000);
+    case 'retrieval-quality':
+      return retrievalQualityScenario(context);
+    case 'search-latency':
+      return searchLatencyScenario(context);
     case 'open-streams-1000':
       return openStreamsScenario(context);
   }

@@ -23,9 +23,29 @@ export function keywordTerms(query: string): string[] {
   return [...new Set(words)].slice(0, maximumTerms);
 }
 
-/** An FTS5 MATCH expression: each word a quoted string, ORed; null when there is no word. */
+/**
+ * English stop words: the Snowball list that PostgreSQL's `english` configuration drops (its
+ * english.stop), so the SQLite store leaves out the same words the PostgreSQL one does.
+ */
+export const englishStopWords: ReadonlySet<string> = new Set(
+  `i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
+  her hers herself it its itself they them their theirs themselves what which who whom this that
+  these those am is are was were be been being have has had having do does did doing a an the and
+  but if or because as until while of at by for with about against between into through during
+  before after above below to from up down in out on off over under again further then once here
+  there when where why how all any both each few more most other some such no nor not only own
+  same so than too very s t can will just don should now`.split(/\s+/),
+);
+
+/**
+ * An FTS5 MATCH expression: each word a quoted string, ORed; null when there is no word. Stop
+ * words are left out — in an OR they match nearly every chunk, so BM25 has to score the whole
+ * index for words whose IDF is about nil — unless the query has nothing else ("to be or not").
+ */
 export function fts5Query(query: string): string | null {
-  const terms = keywordTerms(query);
+  const words = keywordTerms(query);
+  const meaningful = words.filter((word) => !englishStopWords.has(word));
+  const terms = meaningful.length > 0 ? meaningful : words;
   if (terms.length === 0) return null;
   return terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(' OR ');
 }
