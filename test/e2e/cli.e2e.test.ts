@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { ScriptedChatUpstream } from '../../src/testing/scripted-chat-upstream.ts';
+import { killAllRiposteProcesses, spawnNode } from './riposte-process.ts';
 
 /*
  * The `riposte` command as users run it: a real Node process per server, real ports, real files,
@@ -15,7 +16,6 @@ import { ScriptedChatUpstream } from '../../src/testing/scripted-chat-upstream.t
  */
 
 const repositoryRoot = resolve(import.meta.dirname, '../..');
-const nodeBinary = join(repositoryRoot, 'node_modules/.bin/node');
 const binScript = join(repositoryRoot, 'bin/riposte.js');
 const mainScript = join(repositoryRoot, 'src/main.ts');
 
@@ -32,11 +32,10 @@ interface CliProcess {
   waitForExit(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const running = new Set<ChildProcess>();
 const temporaryDirectories: string[] = [];
 
 after(() => {
-  for (const child of running) child.kill('SIGKILL');
+  killAllRiposteProcesses();
   for (const directory of temporaryDirectories) rmSync(directory, { recursive: true, force: true });
 });
 
@@ -46,98 +45,32 @@ function temporaryDirectory(): string {
   return directory;
 }
 
-/** The test runner's environment without any RIPOSTE_* setting or node:test plumbing. */
-function cleanEnvironment(extra: Record<string, string> = {}): Record<string, string> {
-  const environment: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value === undefined || name.startsWith('RIPOSTE_') || name.startsWith('NODE_TEST')) continue;
-    environment[name] = value;
-  }
-  return { ...environment, ...extra };
-}
-
 /** Runs `node <script> ...args` the way a user would, with stdout and stderr captured. */
 function runCli(
   args: string[],
   options: { cwd?: string; environment?: Record<string, string>; script?: string } = {},
 ): CliProcess {
-  const child = spawn(nodeBinary, [options.script ?? binScript, ...args], {
-    cwd: options.cwd ?? repositoryRoot,
-    env: cleanEnvironment(options.environment),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const listeners = new Set<() => void>();
-  const notify = (): void => {
-    for (const listener of listeners) listener();
-  };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    notify();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    notify();
-  });
-  child.on('close', (code, signal) => {
-    exit = { code, signal };
-    running.delete(child);
-    notify();
-  });
-
-  /** Waits until `check` returns a value, re-checking whenever the process writes or ends. */
-  const waitUntil = <T>(check: () => T | undefined, timeoutMs: number, awaited: string): Promise<T> =>
-    new Promise<T>((resolvePromise, rejectPromise) => {
-      const listener = (): void => {
-        let value: T | undefined;
-        try {
-          value = check();
-        } catch (error) {
-          finish();
-          rejectPromise(error instanceof Error ? error : new Error(String(error)));
-          return;
-        }
-        if (value !== undefined) {
-          finish();
-          resolvePromise(value);
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        rejectPromise(
-          new Error(`Timed out after ${timeoutMs} ms waiting for ${awaited}.\nstdout:\n${stdout}\nstderr:\n${stderr}`),
-        );
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        listeners.delete(listener);
-      };
-      listeners.add(listener);
-      listener();
-    });
-
+  const { child, stdout, stderr, exit, waitUntil } = spawnNode([options.script ?? binScript, ...args], options);
   return {
     child,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout,
+    stderr,
     waitForStdout: (pattern, timeoutMs = STARTUP_TIMEOUT_MS) =>
       waitUntil(
         () => {
-          const match = pattern.exec(stdout);
+          const match = pattern.exec(stdout());
           if (match) return match;
-          if (exit)
+          const ended = exit();
+          if (ended)
             throw new Error(
-              `riposte exited (${exit.code ?? exit.signal}) before printing ${pattern}.\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+              `riposte exited (${ended.code ?? ended.signal}) before printing ${pattern}.\nstdout:\n${stdout()}\nstderr:\n${stderr()}`,
             );
           return undefined;
         },
         timeoutMs,
         `${pattern} on stdout`,
       ),
-    waitForExit: (timeoutMs = EXIT_TIMEOUT_MS) => waitUntil(() => exit ?? undefined, timeoutMs, 'the process to exit'),
+    waitForExit: (timeoutMs = EXIT_TIMEOUT_MS) => waitUntil(() => exit() ?? undefined, timeoutMs, 'the process to exit'),
   };
 }
 

@@ -65,13 +65,26 @@ function cleanEnvironment(extra: Record<string, string>): Record<string, string>
   return { ...environment, ...extra };
 }
 
-/** Starts `riposte serve --port 0 ...args` and waits for the whole banner. */
-export async function startRiposte(
+export interface WatchedProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** How the process ended, or null while it runs. */
+  exit: () => ProcessExit | null;
+  /** Waits until `check` gives a value, re-checking whenever the process writes or ends. */
+  waitUntil: <T>(check: () => T | undefined, timeoutMs: number, awaited: string) => Promise<T>;
+}
+
+/**
+ * Runs `node ...args` with a clean environment and its stdout and stderr captured;
+ * `killAllRiposteProcesses` ends it if it is still running.
+ */
+export function spawnNode(
   args: string[],
-  options: { environment?: Record<string, string> } = {},
-): Promise<RiposteProcess> {
-  const child = spawn(nodeBinary, [mainScript, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
-    cwd: repositoryRoot,
+  options: { cwd?: string; environment?: Record<string, string> } = {},
+): WatchedProcess {
+  const child = spawn(nodeBinary, args, {
+    cwd: options.cwd ?? repositoryRoot,
     env: cleanEnvironment(options.environment ?? {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -97,7 +110,6 @@ export async function startRiposte(
     notify();
   });
 
-  /** Waits until `check` gives a value, re-checking whenever the process writes or ends. */
   const waitUntil = <T>(check: () => T | undefined, timeoutMs: number, awaited: string): Promise<T> =>
     new Promise<T>((resolvePromise, rejectPromise) => {
       const listener = (): void => {
@@ -128,14 +140,28 @@ export async function startRiposte(
       listener();
     });
 
+  return { child, stdout: () => stdout, stderr: () => stderr, exit: () => exit, waitUntil };
+}
+
+/** Starts `riposte serve --port 0 ...args` and waits for the whole banner. */
+export async function startRiposte(
+  args: string[],
+  options: { environment?: Record<string, string> } = {},
+): Promise<RiposteProcess> {
+  const { child, stdout, stderr, exit, waitUntil } = spawnNode(
+    [mainScript, 'serve', '--port', '0', '--log-level', 'warn', ...args],
+    options,
+  );
+
   let baseUrl: string;
   try {
     baseUrl = await waitUntil(
       () => {
         // The banner ends with the model lines; --upstream-url routes every name.
-        const match = /Riposte listening on (http:\/\/\S+\/v1)\n[\s\S]* {2}model: .*\n/.exec(stdout);
+        const match = /Riposte listening on (http:\/\/\S+\/v1)\n[\s\S]* {2}model: .*\n/.exec(stdout());
         if (match) return match[1]!;
-        if (exit) throw new Error(`riposte exited (${exit.code ?? exit.signal}) at start.\nstderr:\n${stderr}`);
+        const ended = exit();
+        if (ended) throw new Error(`riposte exited (${ended.code ?? ended.signal}) at start.\nstderr:\n${stderr()}`);
         return undefined;
       },
       STARTUP_TIMEOUT_MS,
@@ -148,14 +174,14 @@ export async function startRiposte(
   return {
     child,
     baseUrl,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout,
+    stderr,
     stop: async (signal, timeoutMs = EXIT_TIMEOUT_MS) => {
-      if (exit === null) child.kill(signal);
+      if (exit() === null) child.kill(signal);
       try {
-        return await waitUntil(() => exit ?? undefined, timeoutMs, `the process to exit on ${signal}`);
+        return await waitUntil(() => exit() ?? undefined, timeoutMs, `the process to exit on ${signal}`);
       } finally {
-        if (exit === null) child.kill('SIGKILL');
+        if (exit() === null) child.kill('SIGKILL');
       }
     },
   };
