@@ -1,5 +1,11 @@
 import type { Tiktoken } from 'js-tiktoken/lite';
-import type { ModelContentPart, ModelItem, ModelRequest, ModelTool } from '../providers/model-adapter.ts';
+import {
+  modelRequest,
+  type ModelContentPart,
+  type ModelItem,
+  type ModelRequest,
+  type ModelTool,
+} from '../providers/model-adapter.ts';
 import type { ModelRoute } from './model-router.ts';
 
 /*
@@ -264,21 +270,5 @@ export function countingRequest(
   tools: ModelTool[],
   signal: AbortSignal,
 ): ModelRequest {
-  return {
-    model: route.upstreamModel,
-    items,
-    tools,
-    toolChoice: 'auto',
-    parallelToolCalls: true,
-    textFormat: { type: 'text' },
-    verbosity: null,
-    reasoning: null,
-    temperature: null,
-    topP: null,
-    maxOutputTokens: null,
-    topLogprobs: null,
-    user: null,
-    promptCacheKey: null,
-    signal,
-  };
+  return modelRequest({ model: route.upstreamModel, items, tools, signal });
 }

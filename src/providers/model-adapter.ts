@@ -67,6 +67,31 @@ export interface ModelRequest {
   signal: AbortSignal;
 }
 
+/**
+ * A ModelRequest with what shapes the prompt (model, items, signal) given and everything else at
+ * its neutral value: no tools, tool choice auto, plain text, no sampling or output settings.
+ * `fields` may set any of those too.
+ */
+export function modelRequest(
+  fields: Pick<ModelRequest, 'model' | 'items' | 'signal'> & Partial<ModelRequest>,
+): ModelRequest {
+  return {
+    tools: [],
+    toolChoice: 'auto',
+    parallelToolCalls: true,
+    textFormat: { type: 'text' },
+    verbosity: null,
+    reasoning: null,
+    temperature: null,
+    topP: null,
+    maxOutputTokens: null,
+    topLogprobs: null,
+    user: null,
+    promptCacheKey: null,
+    ...fields,
+  };
+}
+
 export interface ModelUsage {
   inputTokens: number;
   outputTokens: number;

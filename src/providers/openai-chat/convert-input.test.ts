@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ModelItem, ModelRequest } from '../model-adapter.ts';
+import { modelRequest as baseRequest, type ModelItem, type ModelRequest } from '../model-adapter.ts';
 import { convertItems, convertRequest } from './convert-input.ts';
 
 function modelRequest(overrides: Partial<ModelRequest> = {}): ModelRequest {
-  return {
+  return baseRequest({
     model: 'llama3.1:8b',
     items: [{ type: 'message', role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
-    tools: [],
-    toolChoice: 'auto',
-    parallelToolCalls: true,
-    textFormat: { type: 'text' },
-    verbosity: null,
-    reasoning: null,
-    temperature: null,
-    topP: null,
-    maxOutputTokens: null,
-    topLogprobs: null,
-    user: null,
-    promptCacheKey: null,
     signal: new AbortController().signal,
     ...overrides,
-  };
+  });
 }
 
 const userText = (text: string): ModelItem => ({ type: 'message', role: 'user', content: [{ type: 'text', text }] });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { UpstreamError } from '../../errors/upstream-error.ts';
-import type { ModelEvent, ModelRequest } from '../model-adapter.ts';
+import { modelRequest as baseRequest, type ModelEvent, type ModelRequest } from '../model-adapter.ts';
 import type { OpenAiChatAdapterOptions } from './openai-chat-adapter.ts';
 import { OpenAiChatAdapter } from './openai-chat-adapter.ts';
 
@@ -14,24 +14,12 @@ const readFixture = (name: string): string => readFileSync(path.join(fixtureFold
 const snapshotOptions = { serializers: [(value: unknown): string => `${JSON.stringify(value, null, 2)}\n`] };
 
 function modelRequest(overrides: Partial<ModelRequest> = {}): ModelRequest {
-  return {
+  return baseRequest({
     model: 'test-model',
     items: [{ type: 'message', role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
-    tools: [],
-    toolChoice: 'auto',
-    parallelToolCalls: true,
-    textFormat: { type: 'text' },
-    verbosity: null,
-    reasoning: null,
-    temperature: null,
-    topP: null,
-    maxOutputTokens: null,
-    topLogprobs: null,
-    user: null,
-    promptCacheKey: null,
     signal: new AbortController().signal,
     ...overrides,
-  };
+  });
 }
 
 /**

@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ModelItem, ModelRequest } from '../model-adapter.ts';
+import { modelRequest as baseRequest, type ModelItem, type ModelRequest } from '../model-adapter.ts';
 import { OpenAiChatAdapter } from './openai-chat-adapter.ts';
 import { serverRoot } from './tokenize.ts';
 
 function countingRequest(items: ModelItem[], overrides: Partial<ModelRequest> = {}): ModelRequest {
-  return {
-    model: 'Qwen/Qwen3-8B',
-    items,
-    tools: [],
-    toolChoice: 'auto',
-    parallelToolCalls: true,
-    textFormat: { type: 'text' },
-    verbosity: null,
-    reasoning: null,
-    temperature: null,
-    topP: null,
-    maxOutputTokens: null,
-    topLogprobs: null,
-    user: null,
-    promptCacheKey: null,
-    signal: new AbortController().signal,
-    ...overrides,
-  };
+  return baseRequest({ model: 'Qwen/Qwen3-8B', items, signal: new AbortController().signal, ...overrides });
 }
 
 const conversation: ModelItem[] = [
