@@ -205,12 +205,6 @@ function convertItem(item: WireItem, options: ConvertOptions, param: string): Mo
         name: qualifiedToolName(item.namespace as string | undefined, item.name as string),
         arguments: item.arguments as string,
       };
-    case 'function_call_output':
-      return {
-        type: 'function_call_output',
-        callId: item.call_id as string,
-        output: convertOutput(item.output, `${param}.output`),
-      };
     case 'custom_tool_call':
       return {
         type: 'custom_tool_call',
@@ -218,9 +212,10 @@ function convertItem(item: WireItem, options: ConvertOptions, param: string): Mo
         name: qualifiedToolName(item.namespace as string | undefined, item.name as string),
         input: item.input as string,
       };
+    case 'function_call_output':
     case 'custom_tool_call_output':
       return {
-        type: 'custom_tool_call_output',
+        type: item.type,
         callId: item.call_id as string,
         output: convertOutput(item.output, `${param}.output`),
       };
