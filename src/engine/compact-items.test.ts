@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApiError } from '../errors/api-error.ts';
 import { UpstreamError } from '../errors/upstream-error.ts';
 import type { ModelItem } from '../providers/model-adapter.ts';
-import { openSqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../storage/stores.ts';
+import { engineContext, openTemporaryStorage } from '../testing/engine-fixtures.ts';
 import { ScriptedModel, textAnswer } from '../testing/scripted-model.ts';
 import { StaticModelRouter } from '../testing/static-model-router.ts';
 import type { CompactionItem } from '../wire/response-types.ts';
@@ -25,30 +22,17 @@ import { prepareResponse } from './prepare-response.ts';
 import { collectResponse, runResponse, type EngineContext } from './run-response.ts';
 import { ContentSealer } from './sealed-content.ts';
 
-let directory: string;
 let storage: Storage;
+let closeStorage: () => Promise<void>;
 const sealer = new ContentSealer(randomBytes(32));
 
 before(async () => {
-  directory = mkdtempSync(join(tmpdir(), 'riposte-compact-'));
-  storage = await openSqliteStorage({ path: join(directory, 'riposte.sqlite') });
+  ({ storage, close: closeStorage } = await openTemporaryStorage('riposte-compact-'));
 });
-after(async () => {
-  await storage.close();
-  rmSync(directory, { recursive: true, force: true });
-});
+after(() => closeStorage());
 
 function contextFor(model: ScriptedModel, overrides: Partial<EngineContext> = {}): EngineContext {
-  return {
-    router: new StaticModelRouter({ 'test-model': model }),
-    responses: storage.responses,
-    conversations: storage.conversations,
-    prompts: storage.prompts,
-    sealer,
-    owner: 'owner-a',
-    signal: new AbortController().signal,
-    ...overrides,
-  };
+  return engineContext(storage, sealer, model, overrides);
 }
 
 const SUMMARY = 'The user is building a landing page in site/index.html; the weather tool said 21 °C in Paris.';

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ApiError } from '../errors/api-error.ts';
 import { UpstreamError } from '../errors/upstream-error.ts';
-import { openSqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../storage/stores.ts';
+import { engineContext, openTemporaryStorage, seedVectorStore } from '../testing/engine-fixtures.ts';
 import { functionCalls, ScriptedModel, textAnswer } from '../testing/scripted-model.ts';
 import { StaticModelRouter } from '../testing/static-model-router.ts';
 import type { StreamEvent } from '../wire/response-types.ts';
@@ -15,32 +12,17 @@ import { parseCreateResponse } from './parse-create-response.ts';
 import { collectResponse, runResponse, type EngineContext, type RunOutcome } from './run-response.ts';
 import { ContentSealer } from './sealed-content.ts';
 
-let directory: string;
 let storage: Storage;
+let closeStorage: () => Promise<void>;
 const sealer = new ContentSealer(randomBytes(32));
 
 before(async () => {
-  directory = mkdtempSync(join(tmpdir(), 'riposte-engine-'));
-  storage = await openSqliteStorage({ path: join(directory, 'riposte.sqlite') });
+  ({ storage, close: closeStorage } = await openTemporaryStorage('riposte-engine-'));
 });
-after(async () => {
-  await storage.close();
-  rmSync(directory, { recursive: true, force: true });
-});
+after(() => closeStorage());
 
 function contextFor(model: ScriptedModel, overrides: Partial<EngineContext> = {}): EngineContext {
-  return {
-    router: new StaticModelRouter({ 'test-model': model }),
-    responses: storage.responses,
-    conversations: storage.conversations,
-    prompts: storage.prompts,
-    vectorStores: storage.vectorStores,
-    embedder: null,
-    sealer,
-    owner: 'owner-a',
-    signal: new AbortController().signal,
-    ...overrides,
-  };
+  return engineContext(storage, sealer, model, { vectorStores: storage.vectorStores, embedder: null, ...overrides });
 }
 
 async function run(
@@ -470,48 +452,17 @@ describe('runResponse', () => {
   });
 
   /** A vector store of owner-a with two completed files, paris.txt and tokyo.txt. */
-  async function seedVectorStore(): Promise<string> {
+  async function seedDocs(): Promise<string> {
     const vectorStoreId = `vs_${randomBytes(8).toString('hex')}`;
-    await storage.vectorStores.create({
-      id: vectorStoreId,
-      owner: 'owner-a',
-      name: 'docs',
-      createdAt: 1,
-      lastActiveAt: null,
-      metadata: {},
-      expiresAfter: null,
-      expiresAt: null,
-    });
-    for (const [fileId, filename, text] of [
+    await seedVectorStore(storage.vectorStores, { id: vectorStoreId, owner: 'owner-a', name: 'docs' }, [
       ['file-paris', 'paris.txt', 'Paris is the capital of France and sits on the Seine.'],
       ['file-tokyo', 'tokyo.txt', 'Tokyo is the capital of Japan.'],
-    ] as const) {
-      await storage.vectorStores.addFile({
-        fileId,
-        vectorStoreId,
-        owner: 'owner-a',
-        createdAt: 1,
-        status: 'in_progress',
-        usageBytes: 0,
-        lastError: null,
-        chunkingStrategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
-        attributes: { city: filename.split('.')[0]! },
-        batchId: null,
-        filename,
-      });
-      await storage.vectorStores.completeFile(
-        'owner-a',
-        vectorStoreId,
-        fileId,
-        [{ index: 0, text, tokenCount: 12, embedding: null }],
-        text.length,
-      );
-    }
+    ]);
     return vectorStoreId;
   }
 
   test('file_search: the model searches, the server runs it, and the answer cites the right file', async () => {
-    const vectorStoreId = await seedVectorStore();
+    const vectorStoreId = await seedDocs();
     const model = new ScriptedModel([
       functionCalls({
         callId: 'call_fs',
@@ -579,7 +530,7 @@ describe('runResponse', () => {
   });
 
   test('file_search: a tool_choice that forces the search forces only the first call; a bad tool is a 400 before the model runs', async () => {
-    const vectorStoreId = await seedVectorStore();
+    const vectorStoreId = await seedDocs();
     for (const toolChoice of ['required', { type: 'file_search' }] as const) {
       const model = new ScriptedModel([
         functionCalls({ callId: 'call_fs', name: 'file_search', arguments: JSON.stringify({ queries: ['Japan'] }) }),

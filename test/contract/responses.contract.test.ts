@@ -9,9 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createTestApp } from '../../src/testing/test-app.ts';
@@ -19,8 +16,8 @@ import { OPEN_OWNER } from '../../src/http/auth.ts';
 import { ContentSealer } from '../../src/engine/sealed-content.ts';
 import { UpstreamError } from '../../src/errors/upstream-error.ts';
 import type { ModelAdapter, ModelEvent } from '../../src/providers/model-adapter.ts';
-import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../../src/storage/stores.ts';
+import { openTemporaryStorage, seedVectorStore } from '../../src/testing/engine-fixtures.ts';
 import { ScriptedModel, textAnswer, type ScriptedStep } from '../../src/testing/scripted-model.ts';
 import { StaticModelRouter } from '../../src/testing/static-model-router.ts';
 import {
@@ -42,20 +39,22 @@ const GENERATED_ID = /^(resp|msg|fc|fco|ctc|rs|item|fs)_[0-9a-f]{48}$/;
 
 // ---- the app under test ---------------------------------------------------------------------
 
-let directory: string;
 let storage: Storage;
+let closeStorage: () => Promise<void>;
 const sealer = new ContentSealer(randomBytes(32));
 const openApps: FastifyInstance[] = [];
 
 before(async () => {
-  directory = mkdtempSync(join(tmpdir(), 'riposte-contract-'));
-  storage = await openSqliteStorage({ path: join(directory, 'riposte.sqlite') });
-  await seedVectorStore();
+  ({ storage, close: closeStorage } = await openTemporaryStorage('riposte-contract-'));
+  await seedVectorStore(
+    storage.vectorStores,
+    { id: VECTOR_STORE_ID, owner: OPEN_OWNER, name: 'contract docs' },
+    VECTOR_STORE_FILES,
+  );
 });
 after(async () => {
   for (const app of openApps) await app.close();
-  await storage.close();
-  rmSync(directory, { recursive: true, force: true });
+  await closeStorage();
 });
 
 interface AppOptions {
@@ -98,41 +97,6 @@ const VECTOR_STORE_FILES = [
   ['file-contractParis', 'paris.txt', 'Paris is the capital of France and sits on the Seine.'],
   ['file-contractTokyo', 'tokyo.txt', 'Tokyo is the capital of Japan.'],
 ] as const;
-
-async function seedVectorStore(): Promise<void> {
-  await storage.vectorStores.create({
-    id: VECTOR_STORE_ID,
-    owner: OPEN_OWNER,
-    name: 'contract docs',
-    createdAt: 1,
-    lastActiveAt: null,
-    metadata: {},
-    expiresAfter: null,
-    expiresAt: null,
-  });
-  for (const [fileId, filename, text] of VECTOR_STORE_FILES) {
-    await storage.vectorStores.addFile({
-      fileId,
-      vectorStoreId: VECTOR_STORE_ID,
-      owner: OPEN_OWNER,
-      createdAt: 1,
-      status: 'in_progress',
-      usageBytes: 0,
-      lastError: null,
-      chunkingStrategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
-      attributes: { city: filename.split('.')[0]! },
-      batchId: null,
-      filename,
-    });
-    await storage.vectorStores.completeFile(
-      OPEN_OWNER,
-      VECTOR_STORE_ID,
-      fileId,
-      [{ index: 0, text, tokenCount: 12, embedding: null }],
-      text.length,
-    );
-  }
-}
 
 // ---- running requests -----------------------------------------------------------------------
 
