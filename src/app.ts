@@ -58,6 +58,8 @@ export function createApp(dependencies: AppDependencies): FastifyInstance {
     knownPaths.push({ pattern, methods: new Set(methods) });
   });
   app.addHook('onRequest', async (request) => {
+    // Load balancers probe /health without a key; it reveals nothing.
+    if (request.url === '/health') return;
     authenticate(request);
   });
 

@@ -152,6 +152,8 @@ describe('HTTP errors are OpenAI error bodies', () => {
 describe('API keys', () => {
   test('with keys configured, requests need a valid bearer key and see only their project', async () => {
     const app = buildApp({ 'sk-alpha': 'alpha', 'sk-beta': 'beta', 'sk-alpha-2': 'alpha' });
+    const health = await app.inject({ method: 'GET', url: '/health' });
+    assert.equal(health.statusCode, 200, 'load balancers probe /health without a key');
     const missing = await app.inject({ method: 'GET', url: '/v1/models' });
     assert.equal(missing.statusCode, 401);
     assertErrorBody(missing.json());
