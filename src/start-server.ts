@@ -11,7 +11,7 @@ import type { RiposteConfig } from './config/riposte-config.ts';
 import { ConfigError } from './config/load-config.ts';
 import { ContentSealer } from './engine/sealed-content.ts';
 import { createAdapter } from './providers/create-adapter.ts';
-import { LocalBlobStore } from './storage/blobs/local-blob-store.ts';
+import { openBlobStore } from './storage/blobs/open-blob-store.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { pruneFiles } from './storage/prune-files.ts';
 import { EmbeddingsClient } from './tools/file-search/embeddings-client.ts';
@@ -48,6 +48,7 @@ export async function startServer(
   mkdirSync(config.dataDirectory, { recursive: true });
   const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDirectory: config.dataDirectory });
   let jobs: Jobs | null = null;
+  const blobStore = openBlobStore(config.blobs, config.dataDirectory);
   try {
     // A response that was in progress when a previous SQLite process died can never finish now.
     // On PostgreSQL another replica may still be running it, so only long-stale ones are ended.
@@ -63,9 +64,8 @@ export async function startServer(
       sealer: new ContentSealer(config.encryptionKey ?? loadOrCreateKey(config.dataDirectory)),
       apiKeyHashes: new Map(config.apiKeys.map((key) => [key.sha256, key.project])),
       bodyLimitBytes: config.bodyLimitBytes,
-      // On PostgreSQL every replica must see the same folder (a shared volume) until an
-      // S3-compatible BlobStore is configured.
-      blobs: new LocalBlobStore(join(config.dataDirectory, 'blobs')),
+      // Several replicas (PostgreSQL) need `blobs: {type: s3}`, or one folder they all mount.
+      blobs: blobStore.blobs,
       maxFileBytes: config.maxFileBytes,
       structuredOutputRetries: config.structuredOutputRetries,
       logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
@@ -143,6 +143,7 @@ export async function startServer(
     const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
     log(`Riposte listening on ${baseUrl}`);
     log(`  storage: ${storage.kind} (${storage.location})`);
+    log(`  blobs: ${blobStore.description}`);
     log(`  auth: ${config.apiKeys.length === 0 ? 'none (loopback only)' : `${config.apiKeys.length} API key(s)`}`);
     log(
       `  file search: ${searchMode(ingestion) === 'hybrid' ? `hybrid (embeddings: ${config.embeddings?.model})` : 'keyword only (no embeddings configured)'}`,
@@ -165,11 +166,13 @@ export async function startServer(
         await app.close();
         await jobs?.close();
         await storage.close();
+        blobStore.close();
       },
     };
   } catch (error) {
     await jobs?.close();
     await storage.close();
+    blobStore.close();
     throw error;
   }
 }

@@ -589,6 +589,77 @@ describe('loadConfig: embeddings', () => {
   });
 });
 
+describe('loadConfig: blobs', () => {
+  test('absent means the local folder in data_dir', () => {
+    assert.deepEqual(load().blobs, { type: 'local' });
+    assert.deepEqual(load({ config: configFile('blobs:\n  type: local\n') }).blobs, { type: 'local' });
+  });
+
+  test('an S3-compatible bucket, with the credentials inline or from the environment', () => {
+    const inline = configFile(
+      'blobs:\n  type: s3\n  endpoint: http://minio:9000/\n  bucket: riposte-files\n  region: us-east-1\n' +
+        '  access_key_id: AKIA\n  secret_access_key: s3cret\n  prefix: riposte/\n  force_path_style: true\n',
+    );
+    assert.deepEqual(load({ config: inline }).blobs, {
+      type: 's3',
+      endpoint: 'http://minio:9000',
+      bucket: 'riposte-files',
+      region: 'us-east-1',
+      accessKeyId: 'AKIA',
+      secretAccessKey: 's3cret',
+      prefix: 'riposte/',
+      forcePathStyle: true,
+    });
+    const fromEnvironment = configFile(
+      'blobs:\n  type: s3\n  endpoint: https://s3.us-east-1.amazonaws.com\n  bucket: riposte\n  region: us-east-1\n' +
+        '  access_key_id_env: S3_KEY_ID\n  secret_access_key_env: S3_SECRET\n',
+    );
+    assert.deepEqual(load({ config: fromEnvironment }, { S3_KEY_ID: 'id', S3_SECRET: 'secret' }).blobs, {
+      type: 's3',
+      endpoint: 'https://s3.us-east-1.amazonaws.com',
+      bucket: 'riposte',
+      region: 'us-east-1',
+      accessKeyId: 'id',
+      secretAccessKey: 'secret',
+      prefix: '',
+      forcePathStyle: false,
+    });
+    assertConfigError(
+      () => load({ config: fromEnvironment }, { S3_KEY_ID: 'id' }),
+      'blobs.secret_access_key_env',
+      'S3_SECRET',
+    );
+  });
+
+  test('bad blobs settings name the exact key', () => {
+    const s3 = (lines: string): string =>
+      `blobs:\n  type: s3\n  endpoint: http://minio:9000\n  region: us-east-1\n${lines}`;
+    const credentials = '  access_key_id: a\n  secret_access_key: b\n';
+    const cases: Array<[string, string]> = [
+      ['blobs: s3\n', 'blobs'],
+      ['blobs:\n  type: gcs\n', 'blobs.type'],
+      ['blobs:\n  bucket: b\n', 'blobs.type'],
+      ['blobs:\n  type: local\n  bucket: riposte\n', 'blobs.bucket'],
+      [s3(credentials), 'blobs.bucket'],
+      [s3(`  bucket: s3://riposte\n${credentials}`), 'blobs.bucket'],
+      ['blobs:\n  type: s3\n  bucket: riposte\n  region: us-east-1\n' + credentials, 'blobs.endpoint'],
+      ['blobs:\n  type: s3\n  endpoint: minio:9000\n  bucket: riposte\n  region: r\n' + credentials, 'blobs.endpoint'],
+      ['blobs:\n  type: s3\n  endpoint: http://minio:9000\n  bucket: riposte\n' + credentials, 'blobs.region'],
+      [s3('  bucket: riposte\n  secret_access_key: b\n'), 'blobs.access_key_id'],
+      [s3('  bucket: riposte\n  access_key_id: a\n'), 'blobs.secret_access_key'],
+      [
+        s3('  bucket: riposte\n  access_key_id: a\n  access_key_id_env: B\n  secret_access_key: b\n'),
+        'blobs.access_key_id_env',
+      ],
+      [s3(`  bucket: riposte\n${credentials}  prefix: /abs/\n`), 'blobs.prefix'],
+      [s3(`  bucket: riposte\n${credentials}  prefix: a/../b/\n`), 'blobs.prefix'],
+      [s3(`  bucket: riposte\n${credentials}  force_path_style: yes please\n`), 'blobs.force_path_style'],
+      [s3(`  bucket: riposte\n${credentials}  force_path_styles: true\n`), 'blobs.force_path_styles'],
+    ];
+    for (const [text, key] of cases) assertConfigError(() => load({ config: configFile(text) }, { B: 'b' }), key);
+  });
+});
+
 describe('ConfigModelRouter', () => {
   const provider = (name: string, contextWindow: number): ProviderConfig => ({
     name,

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   DEFAULT_CONTEXT_WINDOW,
   type ApiKeyConfig,
+  type BlobsConfig,
   type EmbeddingsConfig,
   type ModelConfig,
   type ProviderConfig,
@@ -53,6 +54,7 @@ const KNOWN_TOP_LEVEL_KEYS = new Set([
   'background_stale_seconds',
   'jobs_schema',
   'embeddings',
+  'blobs',
   'log_level',
 ]);
 
@@ -134,6 +136,7 @@ export function loadConfig(flags: ConfigFlags, environment: Environment = proces
     backgroundStaleSeconds: readInteger(file.background_stale_seconds ?? 120, 'background_stale_seconds', 2, 86_400),
     jobsSchema: readSchemaName(file.jobs_schema ?? 'riposte_jobs', 'jobs_schema'),
     embeddings: readEmbeddings(file.embeddings, environment),
+    blobs: readBlobs(file.blobs, environment),
     logLevel: logLevel as RiposteConfig['logLevel'],
   };
 }
@@ -168,6 +171,76 @@ function readEmbeddings(value: unknown, environment: Environment): EmbeddingsCon
         ? null
         : readInteger(value.dimensions, 'embeddings.dimensions', 1, 65_536),
   };
+}
+
+const S3_BLOBS_KEYS = new Set([
+  'type',
+  'endpoint',
+  'bucket',
+  'region',
+  'access_key_id',
+  'access_key_id_env',
+  'secret_access_key',
+  'secret_access_key_env',
+  'prefix',
+  'force_path_style',
+]);
+
+/**
+ * `blobs: {type: local}` (the default: `${data_dir}/blobs`) or `blobs: {type: s3, endpoint, bucket,
+ * region, access_key_id | access_key_id_env, secret_access_key | secret_access_key_env, prefix?,
+ * force_path_style?}`.
+ */
+function readBlobs(value: unknown, environment: Environment): BlobsConfig {
+  if (value === undefined || value === null) return { type: 'local' };
+  if (!isObject(value)) throw new ConfigError('blobs', 'must be an object with a type (local or s3)');
+  if (value.type === 'local') {
+    rejectUnknownKeys(value, new Set(['type']), 'blobs');
+    return { type: 'local' };
+  }
+  if (value.type !== 's3')
+    throw new ConfigError('blobs.type', `must be local or s3 (got ${JSON.stringify(value.type)})`);
+  rejectUnknownKeys(value, S3_BLOBS_KEYS, 'blobs');
+  const endpoint = readString(value.endpoint, 'blobs.endpoint');
+  if (!/^https?:\/\//.test(endpoint) || !URL.canParse(endpoint))
+    throw new ConfigError('blobs.endpoint', `'${endpoint}' is not an http(s) URL`);
+  const bucket = readString(value.bucket, 'blobs.bucket');
+  // S3's bucket naming rules, loosely: enough to catch a URL or a path given by mistake.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError('blobs.bucket', 'must be a bucket name (3 to 63 lower-case letters, digits, . and -)');
+  const prefix = value.prefix === undefined || value.prefix === null ? '' : readString(value.prefix, 'blobs.prefix');
+  if (prefix !== '' && !/^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*\/?$/.test(prefix))
+    throw new ConfigError(
+      'blobs.prefix',
+      'must be segments of letters, digits, ., _, - (not starting with .) separated by /, like riposte/',
+    );
+  return {
+    type: 's3',
+    endpoint: endpoint.replace(/\/+$/, ''),
+    bucket,
+    region: readString(value.region, 'blobs.region'),
+    accessKeyId: readSecret(value, 'access_key_id', 'blobs', environment),
+    secretAccessKey: readSecret(value, 'secret_access_key', 'blobs', environment),
+    prefix,
+    forcePathStyle: readBoolean(value.force_path_style ?? false, 'blobs.force_path_style'),
+  };
+}
+
+/** `field` inline or `${field}_env` naming an environment variable; exactly one of them. */
+function readSecret(entry: Raw, field: string, key: string, environment: Environment): string {
+  const inline = entry[field];
+  const variableKey = `${field}_env`;
+  if (inline !== undefined && entry[variableKey] !== undefined)
+    throw new ConfigError(`${key}.${variableKey}`, `give ${field} or ${variableKey}, not both`);
+  if (entry[variableKey] === undefined) {
+    if (inline === undefined) throw new ConfigError(`${key}.${field}`, `is required (or ${variableKey})`);
+    return readString(inline, `${key}.${field}`);
+  }
+  const variable = readString(entry[variableKey], `${key}.${variableKey}`);
+  const secret = environment[variable];
+  if (secret === undefined || secret === '')
+    throw new ConfigError(`${key}.${variableKey}`, `the environment variable ${variable} is not set`);
+  return secret;
 }
 
 function readConfigFile(path: string): Raw {

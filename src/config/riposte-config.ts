@@ -30,6 +30,8 @@ export interface RiposteConfig {
   jobsSchema: string;
   /** The embeddings provider for file_search's hybrid search; null: keyword search only. */
   embeddings: EmbeddingsConfig | null;
+  /** Where the bytes of files live: `${dataDirectory}/blobs` by default, or an S3-compatible bucket. */
+  blobs: BlobsConfig;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -41,6 +43,23 @@ export interface EmbeddingsConfig {
   model: string;
   /** Asked of models that can shorten their vectors (text-embedding-3-*); null: the model's own size. */
   dimensions: number | null;
+}
+
+export type BlobsConfig = { type: 'local' } | S3BlobsConfig;
+
+/** An S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, Ceph…), which several replicas can share. */
+export interface S3BlobsConfig {
+  type: 's3';
+  /** e.g. `https://s3.us-east-1.amazonaws.com`, `http://minio:9000`. */
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Put before every object key, e.g. `riposte/`; '' for none. */
+  prefix: string;
+  /** Path-style URLs (`endpoint/bucket/key`), which most self-hosted servers need. */
+  forcePathStyle: boolean;
 }
 
 export interface ApiKeyConfig {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobPutResult, BlobStore } from './blob-store.ts';
@@ -52,6 +52,11 @@ export class LocalBlobStore implements BlobStore {
   async get(key: string): Promise<Readable | null> {
     try {
       const handle = await open(this.pathOf(key), 'r');
+      // A key that is the folder of other keys (`uploads/upload_1`) is no blob, as in a bucket.
+      if (!(await handle.stat()).isFile()) {
+        await handle.close();
+        return null;
+      }
       // The stream owns the handle and closes it when it ends or is destroyed.
       return handle.createReadStream();
     } catch (error) {
@@ -61,21 +66,14 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<boolean> {
-    const path = this.pathOf(key);
-    try {
-      await access(path);
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
-    }
-    await rm(path, { force: true });
+    if (!(await this.exists(key))) return false;
+    await rm(this.pathOf(key), { force: true });
     return true;
   }
 
   async exists(key: string): Promise<boolean> {
     try {
-      await access(this.pathOf(key));
-      return true;
+      return (await stat(this.pathOf(key))).isFile();
     } catch (error) {
       if (isMissing(error)) return false;
       throw error;
