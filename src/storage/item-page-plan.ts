@@ -1,3 +1,4 @@
+import { CursorNotFoundError } from './cursor-not-found-error.ts';
 import type { PageRequest } from './stores.ts';
 
 /**
@@ -60,4 +61,26 @@ export function pageFromRows<Item>(plan: ItemPagePlan, rows: Item[]): { items: I
   const items = rows.slice(0, plan.limit);
   if (plan.reverse) items.reverse();
   return { items, hasMore: rows.length > plan.limit };
+}
+
+/**
+ * The positions of a page's `after` and `before` cursors, looked up in one query: `lookUp` gets
+ * the cursors' stored keys and answers key → position. A cursor that is not in the list is a
+ * CursorNotFoundError naming it.
+ */
+export async function resolveCursorPositions(
+  page: PageRequest,
+  keyOf: (itemId: string) => string,
+  lookUp: (keys: string[]) => Promise<Map<string, number>>,
+): Promise<{ afterPosition: number | null; beforePosition: number | null }> {
+  const cursors = [page.after, page.before].filter((cursor) => cursor !== null);
+  if (cursors.length === 0) return { afterPosition: null, beforePosition: null };
+  const positions = await lookUp(cursors.map(keyOf));
+  const positionOf = (name: 'after' | 'before', cursor: string | null): number | null => {
+    if (cursor === null) return null;
+    const position = positions.get(keyOf(cursor));
+    if (position === undefined) throw new CursorNotFoundError(name, cursor);
+    return position;
+  };
+  return { afterPosition: positionOf('after', page.after), beforePosition: positionOf('before', page.before) };
 }

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
 import { firstRepeatedItemId, ItemIdConflictError } from '../item-id-conflict-error.ts';
-import { pageFromRows, planItemPage } from '../item-page-plan.ts';
+import { pageFromRows, planItemPage, resolveCursorPositions } from '../item-page-plan.ts';
 import type { ConversationStore, ItemPage, PageRequest, StoredConversation, StoredItem } from '../stores.ts';
 import { canBeStored, itemKey, parseItem } from './postgres-text.ts';
 
@@ -195,24 +195,13 @@ export class PostgresConversationStore implements ConversationStore {
       if (page.before !== null) throw new CursorNotFoundError('before', page.before);
       return { items: [], hasMore: false };
     }
-    let afterPosition: number | null = null;
-    let beforePosition: number | null = null;
-    const cursors = [page.after, page.before].filter((cursor) => cursor !== null);
-    if (cursors.length > 0) {
+    const { afterPosition, beforePosition } = await resolveCursorPositions(page, itemKey, async (keys) => {
       const result = await this.pool.query<{ item_id: string; position: number }>({
         ...statements.selectCursorPositions,
-        values: [owner, id, cursors.map(itemKey)],
+        values: [owner, id, keys],
       });
-      const positions = new Map(result.rows.map((row) => [row.item_id, row.position]));
-      if (page.after !== null) {
-        afterPosition = positions.get(itemKey(page.after)) ?? null;
-        if (afterPosition === null) throw new CursorNotFoundError('after', page.after);
-      }
-      if (page.before !== null) {
-        beforePosition = positions.get(itemKey(page.before)) ?? null;
-        if (beforePosition === null) throw new CursorNotFoundError('before', page.before);
-      }
-    }
+      return new Map(result.rows.map((row) => [row.item_id, row.position]));
+    });
     const plan = planItemPage(page, afterPosition, beforePosition);
     const select = plan.ascending ? statements.selectItemsAscending : statements.selectItemsDescending;
     const result = await this.pool.query<{ item: string }>({

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
-import { pageFromRows, planItemPage } from '../item-page-plan.ts';
+import { pageFromRows, planItemPage, resolveCursorPositions } from '../item-page-plan.ts';
 import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, StoredResponse } from '../stores.ts';
 import { canBeStored, itemKey, parseItem } from './postgres-text.ts';
 
@@ -221,24 +221,13 @@ export class PostgresResponseStore implements ResponseStore {
       if (page.before !== null) throw new CursorNotFoundError('before', page.before);
       return { items: [], hasMore: false };
     }
-    let afterPosition: number | null = null;
-    let beforePosition: number | null = null;
-    const cursors = [page.after, page.before].filter((cursor) => cursor !== null);
-    if (cursors.length > 0) {
+    const { afterPosition, beforePosition } = await resolveCursorPositions(page, itemKey, async (keys) => {
       const result = await this.pool.query<{ item_id: string; position: number }>({
         ...statements.selectCursorPositions,
-        values: [owner, responseId, cursors.map(itemKey)],
+        values: [owner, responseId, keys],
       });
-      const positions = new Map(result.rows.map((row) => [row.item_id, row.position]));
-      if (page.after !== null) {
-        afterPosition = positions.get(itemKey(page.after)) ?? null;
-        if (afterPosition === null) throw new CursorNotFoundError('after', page.after);
-      }
-      if (page.before !== null) {
-        beforePosition = positions.get(itemKey(page.before)) ?? null;
-        if (beforePosition === null) throw new CursorNotFoundError('before', page.before);
-      }
-    }
+      return new Map(result.rows.map((row) => [row.item_id, row.position]));
+    });
     const plan = planItemPage(page, afterPosition, beforePosition);
     const select = plan.ascending ? statements.selectItemsAscending : statements.selectItemsDescending;
     const result = await this.pool.query<{ item: string }>({
