@@ -1,35 +1,15 @@
 import type { Pool } from 'pg';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
-import { nameText, parseNameText } from '../item-key.ts';
+import { fileColumns, fileValues, unixNow } from '../file-rows.ts';
+import { parseNameText } from '../item-key.ts';
 import type { FileListRequest, FilePage, FileStore, StoredFile } from '../stores.ts';
 import { canBeStored } from './postgres-text.ts';
-
-export const fileColumns = 'id, owner, created_at, bytes, filename, purpose, mime_type, expires_at, blob_key';
 
 /** The INSERT both PostgresFileStore and PostgresUploadStore (on completion) write a file with. */
 export const insertFile = {
   name: 'riposte_files_insert',
   text: `INSERT INTO files (${fileColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 } as const;
-
-export function fileValues(file: StoredFile): Array<string | number | null> {
-  return [
-    file.id,
-    file.owner,
-    file.createdAt,
-    file.bytes,
-    nameText(file.filename),
-    file.purpose,
-    file.mimeType,
-    file.expiresAt,
-    file.blobKey,
-  ];
-}
-
-/** Unix seconds now, from this process's clock as on SQLite, so both dialects agree. */
-export function unixNow(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 /*
  * Every read passes "now" and skips files whose expires_at is at or before it: an expired file

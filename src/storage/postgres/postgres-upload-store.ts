@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
 import { nameText, parseNameText } from '../item-key.ts';
 import type { EndedUpload, StoredFile, StoredUpload, StoredUploadPart, UploadStore } from '../stores.ts';
-import { fileValues, insertFile, unixNow } from './postgres-file-store.ts';
+import { fileValues, unixNow } from '../file-rows.ts';
+import { insertFile } from './postgres-file-store.ts';
 import { canBeStored } from './postgres-text.ts';
 
 const uploadColumns =

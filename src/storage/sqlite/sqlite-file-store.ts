@@ -1,33 +1,13 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
-import { nameText, parseNameText } from '../item-key.ts';
+import { fileColumns, fileValues, unixNow } from '../file-rows.ts';
+import { parseNameText } from '../item-key.ts';
 import type { FileListRequest, FilePage, FileStore, StoredFile } from '../stores.ts';
 import type { Row } from './sqlite-rows.ts';
 import { readNullableText, readNumber, readText } from './sqlite-rows.ts';
 
-export const fileColumns = 'id, owner, created_at, bytes, filename, purpose, mime_type, expires_at, blob_key';
-
 /** The INSERT both SqliteFileStore and SqliteUploadStore (on completion) write a file with. */
 export const insertFileSql = `INSERT INTO files (${fileColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-export function fileValues(file: StoredFile): Array<string | number | null> {
-  return [
-    file.id,
-    file.owner,
-    file.createdAt,
-    file.bytes,
-    nameText(file.filename),
-    file.purpose,
-    file.mimeType,
-    file.expiresAt,
-    file.blobKey,
-  ];
-}
-
-/** Unix seconds now; a file whose expires_at is at or before it reads as absent. */
-export function unixNow(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 /**
  * FileStore on one SQLite connection. Expiry is checked in every read (with the clock passed in

@@ -1,7 +1,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { nameText, parseNameText } from '../item-key.ts';
 import type { EndedUpload, StoredFile, StoredUpload, StoredUploadPart, UploadStore } from '../stores.ts';
-import { fileValues, insertFileSql, unixNow } from './sqlite-file-store.ts';
+import { fileValues, unixNow } from '../file-rows.ts';
+import { insertFileSql } from './sqlite-file-store.ts';
 import type { Row } from './sqlite-rows.ts';
 import { readNullableText, readNumber, readText } from './sqlite-rows.ts';
 import type { ImmediateTransaction } from './sqlite-transaction.ts';
