@@ -15,7 +15,12 @@ import { openBlobStore } from './storage/blobs/open-blob-store.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { pruneFiles } from './storage/prune-files.ts';
 import { EmbeddingsClient } from './tools/file-search/embeddings-client.ts';
-import { recoverIngestion, searchMode, startIngestionWorker } from './tools/file-search/ingest-file.ts';
+import {
+  abandonIngestion,
+  recoverIngestion,
+  searchMode,
+  startIngestionWorker,
+} from './tools/file-search/ingest-file.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -105,6 +110,7 @@ export async function startServer(
       await recoverIngestion(ingestion);
     }
     await startIngestionWorker(ingestion);
+    await jobs.abandonedIngestionQueue?.start((job) => abandonIngestion(job, ingestion), 1);
     const prune = (): void => {
       storage.background
         .prune(config.backgroundRetentionSeconds)
@@ -163,6 +169,7 @@ export async function startServer(
         await dependencies.background.queue.stop(config.shutdownGraceMs);
         // An ingestion cut short stays in progress and starts over later: no grace needed.
         await dependencies.ingestion.queue.stop(0);
+        await jobs?.abandonedIngestionQueue?.stop(0);
         await app.close();
         await jobs?.close();
         await storage.close();

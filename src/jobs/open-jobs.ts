@@ -5,6 +5,9 @@ import type { IngestionJob, JobQueue } from './job-queue.ts';
 import { PgBossJobQueue } from './pg-boss-job-queue.ts';
 import { PostgresEventBus } from './postgres-event-bus.ts';
 
+export const INGESTION_QUEUE = 'riposte-ingestion';
+export const ABANDONED_INGESTION_QUEUE = 'riposte-ingestion-abandoned';
+
 export interface OpenJobsOptions {
   /** The store's PostgreSQL URL, or null for the embedded (SQLite, one process) server. */
   databaseUrl: string | null;
@@ -18,6 +21,12 @@ export interface Jobs {
   queue: JobQueue;
   /** Files attached to vector stores, waiting to be read, chunked and indexed. */
   ingestionQueue: JobQueue<IngestionJob>;
+  /**
+   * PostgreSQL only: ingestion jobs that failed on every attempt (a store write kept failing, or
+   * the replica running them kept dying), whose files must still end. Null on SQLite, where a file
+   * left in progress is ingested again at the next start.
+   */
+  abandonedIngestionQueue: JobQueue<IngestionJob> | null;
   bus: EventBus;
   /** Stops the queue (handing running jobs back at once) and closes connections. */
   close(): Promise<void>;
@@ -36,6 +45,7 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
     return {
       queue,
       ingestionQueue,
+      abandonedIngestionQueue: null,
       bus,
       async close() {
         await queue.stop(0);
@@ -46,21 +56,42 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
   }
   const schema = options.jobSchema ?? 'riposte_jobs';
   const queue = await PgBossJobQueue.open({ connectionString: options.databaseUrl, schema, onError });
+  let abandonedIngestionQueue: PgBossJobQueue<IngestionJob>;
   let ingestionQueue: PgBossJobQueue<IngestionJob>;
+  try {
+    // Opened first: the ingestion queue names it as its dead-letter queue.
+    abandonedIngestionQueue = await PgBossJobQueue.open<IngestionJob>({
+      connectionString: options.databaseUrl,
+      schema,
+      queueName: ABANDONED_INGESTION_QUEUE,
+      maxConnections: 1,
+      pollingIntervalMs: 10_000,
+      retryLimit: 5,
+      retryDelaySeconds: 30,
+      onError,
+    });
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
   try {
     // A queue of its own, so a burst of uploads never keeps background responses waiting.
     ingestionQueue = await PgBossJobQueue.open<IngestionJob>({
       connectionString: options.databaseUrl,
       schema,
-      queueName: 'riposte-ingestion',
+      queueName: INGESTION_QUEUE,
       maxConnections: 2,
       // Ingestion is idempotent (a file's chunks are replaced whole), so unlike a background
-      // response a job whose replica died is simply run again elsewhere.
+      // response a job whose replica died is simply run again elsewhere; a store that is briefly
+      // unreachable gets time to come back (retries after about 10 s and 20 s).
       retryLimit: 2,
+      retryDelaySeconds: 10,
+      deadLetterQueueName: ABANDONED_INGESTION_QUEUE,
       onError,
     });
   } catch (error) {
     await queue.close();
+    await abandonedIngestionQueue.close();
     throw error;
   }
   let bus: PostgresEventBus;
@@ -69,15 +100,18 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
   } catch (error) {
     await queue.close();
     await ingestionQueue.close();
+    await abandonedIngestionQueue.close();
     throw error;
   }
   return {
     queue,
     ingestionQueue,
+    abandonedIngestionQueue,
     bus,
     async close() {
       await queue.close();
       await ingestionQueue.close();
+      await abandonedIngestionQueue.close();
       await bus.close();
     },
   };

@@ -24,6 +24,14 @@ export interface PgBossJobQueueOptions {
    * (heartbeat lost). 0 unless set: only jobs that are safe to run twice may be retried.
    */
   retryLimit?: number;
+  /** Seconds before the first retry, doubled (with jitter) for each further one; 0 unless set. */
+  retryDelaySeconds?: number;
+  /**
+   * A queue (opened first, as its own PgBossJobQueue) that receives a copy of each job that failed
+   * for the last time — its handler rejected or its replica died on every attempt — so that
+   * something can still end the work it stood for rather than leave it waiting for ever.
+   */
+  deadLetterQueueName?: string;
   /** Connections in pg-boss's pool. */
   maxConnections?: number;
   /** Told about pg-boss errors (a failed poll, heartbeat or settle) and handlers that rejected. */
@@ -100,6 +108,8 @@ export class PgBossJobQueue<Payload extends JobPayload = BackgroundJob> implemen
     const queueName = options.queueName ?? 'riposte-background-responses';
     const queueOptions = {
       retryLimit: options.retryLimit ?? 0,
+      retryDelay: options.retryDelaySeconds ?? 0,
+      retryBackoff: (options.retryDelaySeconds ?? 0) > 0,
       expireInSeconds: options.expireInSeconds ?? 6 * 3600,
       heartbeatSeconds: options.heartbeatSeconds ?? 30,
       // Settled jobs are bookkeeping only (the store holds the response): keep a day to look at.
@@ -108,8 +118,9 @@ export class PgBossJobQueue<Payload extends JobPayload = BackgroundJob> implemen
     try {
       // Idempotent (ON CONFLICT DO NOTHING), so replicas starting together are fine; the update
       // applies options changed since the queue was first created.
-      await boss.createQueue(queueName, queueOptions);
-      await boss.updateQueue(queueName, queueOptions);
+      const deadLetter = options.deadLetterQueueName === undefined ? {} : { deadLetter: options.deadLetterQueueName };
+      await boss.createQueue(queueName, { ...queueOptions, ...deadLetter });
+      await boss.updateQueue(queueName, { ...queueOptions, ...deadLetter });
     } catch (error) {
       await boss.stop({ graceful: false, close: true });
       throw error;

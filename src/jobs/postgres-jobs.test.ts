@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { BackgroundJob, IngestionJob } from './job-queue.ts';
-import { openJobs } from './open-jobs.ts';
+import { ABANDONED_INGESTION_QUEUE, INGESTION_QUEUE, openJobs } from './open-jobs.ts';
 import { PgBossJobQueue } from './pg-boss-job-queue.ts';
 import { PostgresEventBus, postgresChannelName } from './postgres-event-bus.ts';
 
@@ -117,7 +117,95 @@ if (serverUrl === undefined || serverUrl === '') {
     });
   });
 
+  describe('dead letters', () => {
+    test('a job that fails on every attempt is run 1 + retryLimit times, then reaches the dead-letter queue whole', async () => {
+      const deadLetters = await PgBossJobQueue.open<IngestionJob>({
+        connectionString: url,
+        schema,
+        queueName: `dead-${suffix}`,
+        pollingIntervalMs: 200,
+      });
+      const failing = await PgBossJobQueue.open<IngestionJob>({
+        connectionString: url,
+        schema,
+        queueName: `failing-${suffix}`,
+        pollingIntervalMs: 200,
+        retryLimit: 2,
+        deadLetterQueueName: `dead-${suffix}`,
+      });
+      const job = { owner: 'owner', vectorStoreId: `vs_${suffix}`, fileId: `file-dead-${suffix}` };
+      let attempts = 0;
+      const received: IngestionJob[] = [];
+      try {
+        await failing.start(async () => {
+          attempts += 1;
+          throw new Error('the store is unreachable');
+        }, 1);
+        await deadLetters.start(async (dead) => {
+          received.push(dead);
+        }, 1);
+        await failing.enqueue(job);
+        await eventually(() => received.length === 1, 'the job to reach the dead-letter queue');
+        assert.equal(attempts, 3);
+        assert.deepEqual(received, [job]);
+      } finally {
+        await failing.close();
+        await deadLetters.close();
+      }
+    });
+
+    test('a job that succeeds on a retry never reaches the dead-letter queue', async () => {
+      const deadLetters = await PgBossJobQueue.open<IngestionJob>({
+        connectionString: url,
+        schema,
+        queueName: `dead-ok-${suffix}`,
+        pollingIntervalMs: 200,
+      });
+      const flaky = await PgBossJobQueue.open<IngestionJob>({
+        connectionString: url,
+        schema,
+        queueName: `flaky-${suffix}`,
+        pollingIntervalMs: 200,
+        retryLimit: 2,
+        deadLetterQueueName: `dead-ok-${suffix}`,
+      });
+      let attempts = 0;
+      const received: IngestionJob[] = [];
+      try {
+        await flaky.start(async () => {
+          attempts += 1;
+          if (attempts === 1) throw new Error('a blip');
+        }, 1);
+        await deadLetters.start(async (dead) => {
+          received.push(dead);
+        }, 1);
+        await flaky.enqueue({ owner: 'owner', vectorStoreId: `vs_${suffix}`, fileId: `file-ok-${suffix}` });
+        await eventually(() => attempts === 2, 'the retry');
+        await delay(1000);
+        assert.deepEqual(received, []);
+      } finally {
+        await flaky.close();
+        await deadLetters.close();
+      }
+    });
+  });
+
   describe('openJobs', () => {
+    test('the ingestion queue retries with a delay and sends what it gives up on to its dead-letter queue', async () => {
+      const jobs = await openJobs({ databaseUrl: url, jobSchema: schema });
+      try {
+        assert.ok(jobs.abandonedIngestionQueue !== null);
+        const [queue] = await administer<{ dead_letter: string; retry_limit: number; retry_delay: number }>(
+          url,
+          `SELECT dead_letter, retry_limit, retry_delay FROM ${schema}.queue WHERE name = $1`,
+          [INGESTION_QUEUE],
+        );
+        assert.deepEqual(queue, { dead_letter: ABANDONED_INGESTION_QUEUE, retry_limit: 2, retry_delay: 10 });
+      } finally {
+        await jobs.close();
+      }
+    });
+
     test('ingestion jobs have a queue of their own, with their payload whole', async () => {
       const jobs = await openJobs({ databaseUrl: url, jobSchema: schema });
       try {

@@ -12,7 +12,14 @@ import { LocalBlobStore } from '../../storage/blobs/local-blob-store.ts';
 import { openSqliteStorage } from '../../storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../../storage/stores.ts';
 import type { StoredVectorStoreFile } from '../../storage/vector-stores.ts';
-import { ingestFile, recoverIngestion, startIngestionWorker, type IngestionServices } from './ingest-file.ts';
+import {
+  abandonIngestion,
+  ABANDONED_INGESTION_ERROR,
+  ingestFile,
+  recoverIngestion,
+  startIngestionWorker,
+  type IngestionServices,
+} from './ingest-file.ts';
 
 const OWNER = 'project-ingest';
 let directory: string;
@@ -41,7 +48,7 @@ function services(overrides: Partial<IngestionServices> = {}): IngestionServices
 }
 
 /** A store with one File attached and left in progress, as a process that died would leave it. */
-async function attachedFile(text: string): Promise<IngestionJob> {
+async function attachedFile(text: string, batchId: string | null = null): Promise<IngestionJob> {
   const now = Math.floor(Date.now() / 1000);
   const vectorStoreId = createId('vs');
   await storage.vectorStores.create({
@@ -77,9 +84,18 @@ async function attachedFile(text: string): Promise<IngestionJob> {
     lastError: null,
     chunkingStrategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
     attributes: {},
-    batchId: null,
+    batchId,
     filename: 'notes.txt',
   };
+  if (batchId !== null) {
+    await storage.vectorStores.createBatch({
+      id: batchId,
+      vectorStoreId,
+      owner: OWNER,
+      createdAt: now,
+      status: 'in_progress',
+    });
+  }
   await storage.vectorStores.addFile(attachment);
   return { owner: OWNER, vectorStoreId, fileId };
 }
@@ -147,4 +163,20 @@ test('an empty file fails as invalid_file; a file deleted meanwhile is skipped',
   await storage.vectorStores.removeFile(OWNER, removed.vectorStoreId, removed.fileId);
   await ingestFile(removed, services(), new AbortController().signal);
   assert.equal(await statusOf(removed), null);
+});
+
+test('an abandoned job (every attempt failed) ends its file failed and settles its batch; an ended file stays', async () => {
+  const batchId = createId('vsfb');
+  const job = await attachedFile('Never ingested: the store kept failing.', batchId);
+  await abandonIngestion(job, { vectorStores: storage.vectorStores });
+  const file = await statusOf(job);
+  assert.equal(file?.status, 'failed');
+  assert.deepEqual(file?.lastError, ABANDONED_INGESTION_ERROR);
+  assert.equal((await storage.vectorStores.getBatch(OWNER, job.vectorStoreId, batchId))?.status, 'failed');
+
+  const done = await attachedFile('Ingested on its last attempt.');
+  await ingestFile(done, services(), new AbortController().signal);
+  await abandonIngestion(done, { vectorStores: storage.vectorStores });
+  assert.equal((await statusOf(done))?.status, 'completed');
+  assert.equal(await storage.vectorStores.getBatch(OWNER, done.vectorStoreId, batchId), null);
 });

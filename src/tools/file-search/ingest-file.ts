@@ -267,6 +267,29 @@ export async function recoverIngestion(services: Pick<VectorStoreServices, 'vect
   return unfinished.length;
 }
 
+/** Told on a file whose ingestion was given up: every attempt failed without ending it. */
+export const ABANDONED_INGESTION_ERROR = {
+  code: 'server_error',
+  message: 'The server could not finish processing this file after several attempts.',
+} as const;
+
+/**
+ * The handler for ingestion jobs that failed on every attempt (PostgreSQL's dead-letter queue): a
+ * store write kept failing, or each replica that took the job died. The file, if still in
+ * progress, ends failed with a server_error, and its batch settles, so a client polling it sees
+ * an end instead of waiting for ever. A file that ended meanwhile is left as it is.
+ */
+export async function abandonIngestion(
+  job: IngestionJob,
+  services: Pick<VectorStoreServices, 'vectorStores'>,
+): Promise<void> {
+  const { owner, vectorStoreId, fileId } = job;
+  const attached = await services.vectorStores.getFile(owner, vectorStoreId, fileId);
+  if (!attached || attached.status !== 'in_progress') return;
+  await services.vectorStores.endFile(owner, vectorStoreId, fileId, 'failed', { ...ABANDONED_INGESTION_ERROR });
+  if (attached.batchId !== null) await settleBatch(services.vectorStores, owner, vectorStoreId, attached.batchId);
+}
+
 /** Starts taking ingestion jobs from the queue. */
 export async function startIngestionWorker(
   services: IngestionServices,
