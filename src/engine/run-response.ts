@@ -7,7 +7,7 @@ import type { CreateResponseRequest } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { SearchHit } from '../storage/vector-stores.ts';
 import { FILE_SEARCH_TOOL_NAME, formatHitsForModel, searchFiles } from '../tools/file-search/file-search-tool.ts';
-import type { FileSearchCallItem } from '../wire/response-types.ts';
+import type { FileSearchCallItem, OutputItem } from '../wire/response-types.ts';
 import { applyPrompt } from './apply-prompt.ts';
 import { CitationFilter, type CitableSource, type FilteredText } from './citation-filter.ts';
 import { createId } from './ids.ts';
@@ -100,6 +100,9 @@ export async function* runResponse(
   let finished = false;
   const stamp = (payload: EventPayload): StreamEvent => ({ ...payload, sequence_number: sequenceNumber++ });
 
+  /** Each file_search_call's results by item id, stored even when the client did not include them. */
+  const keptSearchResults = new Map<string, NonNullable<FileSearchCallItem['results']>>();
+
   const finish = async (status: ResponseStatus, details: Partial<ResponseObject>): Promise<ResponseObject> => {
     finished = true;
     Object.assign(response, details);
@@ -116,13 +119,14 @@ export async function* runResponse(
       output_tokens_details: { reasoning_tokens: usage.reasoningTokens },
       total_tokens: usage.inputTokens + usage.outputTokens,
     };
+    const storedOutput = withKeptSearchResults(response.output, keptSearchResults) as unknown as StoredItem[];
     if (store) {
       await context.responses.finish(
         context.owner,
         response.id,
         status,
-        response,
-        response.output as unknown as StoredItem[],
+        { ...response, output: storedOutput },
+        storedOutput,
       );
     }
     if (request.conversation && (status === 'completed' || status === 'incomplete')) {
@@ -130,7 +134,7 @@ export async function* runResponse(
       // nothing, and two responses racing on a conversation each add a contiguous batch.
       const appended = await context.conversations.appendItems(context.owner, request.conversation, [
         ...prepared.conversationInput,
-        ...(response.output as unknown as StoredItem[]),
+        ...storedOutput,
       ]);
       if (!appended) context.logError?.(new Error(`conversation ${request.conversation} is gone`), 'turn not appended');
     }
@@ -161,7 +165,13 @@ export async function* runResponse(
     firstNumber: number,
   ): AsyncGenerator<StreamEvent, { hits: SearchHit[]; output: string }> {
     const queries = readQueries(argumentsText);
-    const item: FileSearchCallItem = { id: createId('fs'), type: 'file_search_call', status: 'in_progress', queries: [], results: null };
+    const item: FileSearchCallItem = {
+      id: createId('fs'),
+      type: 'file_search_call',
+      status: 'in_progress',
+      queries: [],
+      results: null,
+    };
     const opened = builder.openItem(item);
     const location = { output_index: opened.outputIndex, item_id: item.id };
     for (const payload of opened.events) yield stamp(payload);
@@ -186,9 +196,17 @@ export async function* runResponse(
       item.status = 'failed';
       output = 'The file search failed; answer without it, and say that the files could not be searched.';
     }
-    if (request.include.includes('file_search_call.results')) {
-      item.results = hits.map((hit) => ({ file_id: hit.fileId, filename: hit.filename, score: hit.score, attributes: hit.attributes, text: hit.text }));
-    }
+    const results = hits.map((hit) => ({
+      file_id: hit.fileId,
+      filename: hit.filename,
+      score: hit.score,
+      attributes: hit.attributes,
+      text: hit.text,
+    }));
+    // Kept with the stored response whatever `include` says, so a later turn's model sees what it
+    // found; the client is shown them only when it asked.
+    keptSearchResults.set(item.id, results);
+    if (request.include.includes('file_search_call.results')) item.results = results;
     if (item.status === 'completed') yield stamp({ type: 'response.file_search_call.completed', ...location });
     for (const payload of builder.closeItem(opened.outputIndex)) yield stamp(payload);
     return { hits, output };
@@ -225,7 +243,8 @@ export async function* runResponse(
         for (const citation of filtered.citations) {
           const before = filtered.text.slice(cursor, citation.offset);
           if (before) for (const payload of builder.accept({ type: 'text-delta', delta: before })) yield stamp(payload);
-          for (const payload of builder.addCitation(citation.source.fileId, citation.source.filename)) yield stamp(payload);
+          for (const payload of builder.addCitation(citation.source.fileId, citation.source.filename))
+            yield stamp(payload);
           cursor = citation.offset;
         }
         const rest = filtered.text.slice(cursor);
@@ -537,4 +556,16 @@ function responseErrorCode(failure: ApiError): string {
   if (failure.code === 'rate_limit_exceeded') return 'rate_limit_exceeded';
   if (failure.status === 400) return 'invalid_prompt';
   return 'server_error';
+}
+
+/** The output as stored: file_search_call items carry their results, asked for or not. */
+function withKeptSearchResults(
+  output: OutputItem[],
+  kept: Map<string, NonNullable<FileSearchCallItem['results']>>,
+): OutputItem[] {
+  if (kept.size === 0) return output;
+  return output.map((item) => {
+    const results = item.type === 'file_search_call' ? kept.get(item.id) : undefined;
+    return results === undefined ? item : { ...item, results };
+  });
 }

@@ -95,3 +95,22 @@ export function withSealedReasoning<Item extends Record<string, unknown>>(
     return { ...item, encrypted_content: sealed };
   });
 }
+
+/**
+ * Stored items as a client sees them, given its `include`: a file_search_call's results (always
+ * stored, for later turns) only with `file_search_call.results`; reasoning sealed into
+ * `encrypted_content` only with `reasoning.encrypted_content`. Items that change are copied.
+ */
+export function presentItems<Item extends Record<string, unknown>>(
+  items: Item[],
+  include: readonly string[],
+  sealer: ContentSealer,
+  owner: string,
+): Item[] {
+  const shown = include.includes('file_search_call.results')
+    ? items
+    : items.map((item) =>
+        item.type === 'file_search_call' && item.results != null ? { ...item, results: null } : item,
+      );
+  return include.includes('reasoning.encrypted_content') ? withSealedReasoning(shown, sealer, owner) : shown;
+}

@@ -915,7 +915,9 @@ describe('every output shape, streamed and not, matches the spec', () => {
         assert.deepEqual(outputTypes(response), scenario.outputTypes);
         scenario.check?.(response, model);
 
-        const retrieved = await getJson(app, `/v1/responses/${String(response.id)}`);
+        // GET shows include-only fields (file_search results) when asked for them, as the create did.
+        const include = ((body.include as string[] | undefined) ?? []).map((value) => `include[]=${value}`).join('&');
+        const retrieved = await getJson(app, `/v1/responses/${String(response.id)}?${include}`);
         if (body.store === false) {
           checkErrorReply(retrieved, { status: 404, param: null }, 'GET of a store: false response');
           return;

@@ -169,8 +169,8 @@ describe('the official openai client with the file_search tool', () => {
     assert.equal(output.tool_call_id, 'call_search_1');
     assert.match(contentText(output.content), /27 days of paid holiday/);
 
-    // GET gives back the same response, results and citation included.
-    checkCitedAnswer(await client.responses.retrieve(response.id));
+    // GET gives back the same response; the results again only when included.
+    checkCitedAnswer(await client.responses.retrieve(response.id, { include: ['file_search_call.results'] }));
   });
 
   test('responses.stream(): spec-valid events, the file_search_call events in order, the annotation streamed', async () => {
@@ -272,6 +272,41 @@ describe('the official openai client with the file_search tool', () => {
     assert.deepEqual(order, ['user', 'search', 'tool', 'assistant', 'user']);
     assert.equal(contentText(messages[3]!.content), CLEAN_ANSWER);
     assert.equal(toolCall.id, searchId, 'the search keeps its fs_ id as the call id');
+  });
+
+  test('without include the client sees no results, yet they are kept: GET with include shows them and a follow-up turn reads them', async () => {
+    harness.upstream.push(searchCall('call_search_kept'), answerFromSources('call_search_kept'));
+    const first = await client.responses.create({
+      model: 'any-model',
+      input: 'How many days of paid holiday do I get?',
+      tools: [{ type: 'file_search', vector_store_ids: [vectorStoreId] }],
+    });
+    assertMatchesSchema('Response', first);
+    assert.equal(first.output_text, CLEAN_ANSWER);
+    const call = first.output.find(isFileSearchCall)!;
+    assert.equal(call.results, null, 'not asked for: not shown');
+
+    const plain = await client.responses.retrieve(first.id);
+    assert.equal(plain.output.find(isFileSearchCall)?.results, null);
+    const included = await client.responses.retrieve(first.id, { include: ['file_search_call.results'] });
+    const kept = included.output.find(isFileSearchCall)?.results ?? [];
+    assert.equal(kept[0]?.file_id, files.get('handbook.md'), 'GET with include shows the kept results');
+    assertMatchesSchema('Response', included);
+
+    harness.upstream.push({ content: 'Until March.' });
+    await client.responses.create({
+      model: 'any-model',
+      previous_response_id: first.id,
+      input: 'Until when do unused days carry over?',
+    });
+    const messages = messagesOf(harness.upstream.requests.at(-1)!);
+    const toolOutput = messages.find((message) => message.role === 'tool' && message.tool_call_id === call.id);
+    assert.match(
+      contentText(toolOutput?.content),
+      /27 days of paid holiday/,
+      'the next turn sees what the search found',
+    );
+    assert.doesNotMatch(contentText(toolOutput?.content), /not kept/);
   });
 
   test('filters narrow the search to matching files', async () => {

@@ -3,7 +3,7 @@ import type { AppDependencies } from '../../app.ts';
 import { invalidRequest, invalidValue, missingParameter, notFound } from '../../errors/api-error.ts';
 import { createId } from '../../engine/ids.ts';
 import { parseInclude, parseInputItems, parseMetadata } from '../../engine/parse-create-response.ts';
-import { toStoredItems, withSealedReasoning } from '../../engine/stored-items.ts';
+import { presentItems, toStoredItems } from '../../engine/stored-items.ts';
 import { CursorNotFoundError } from '../../storage/cursor-not-found-error.ts';
 import { ItemIdConflictError } from '../../storage/item-id-conflict-error.ts';
 import type { StoredConversation, StoredItem } from '../../storage/stores.ts';
@@ -32,13 +32,9 @@ export function registerConversationRoutes(app: FastifyInstance, dependencies: A
     return conversation;
   }
 
-  /**
-   * Applies `include` to items about to be returned. Only reasoning needs work: stored assistant
-   * text already carries `logprobs`, and the other values concern tools whose items carry their
-   * results as stored.
-   */
+  /** Applies `include` to items about to be returned (see presentItems). */
   function shapeItems(items: StoredItem[], include: string[], owner: string): StoredItem[] {
-    return include.includes('reasoning.encrypted_content') ? withSealedReasoning(items, sealer, owner) : items;
+    return presentItems(items, include, sealer, owner);
   }
 
   /** Validates `items` and makes them storable; a reference names an item of this owner's responses. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, invalidRequest, notFound } from '../../errors/api-error.ts';
 import { parseCreateResponse } from '../../engine/parse-create-response.ts';
-import { withSealedReasoning } from '../../engine/stored-items.ts';
+import { presentItems } from '../../engine/stored-items.ts';
 import { collectResponse, runResponse } from '../../engine/run-response.ts';
 import {
   acceptBackgroundResponse,
@@ -94,9 +94,11 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
     }
     if (stored.status === 'queued' || stored.status === 'in_progress') reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS);
     const include = readIncludeQuery(query);
-    if (!include.includes('reasoning.encrypted_content')) return reply.send(stored.response);
     const output = stored.response.output as Array<Record<string, unknown>>;
-    return reply.send({ ...stored.response, output: withSealedReasoning(output, dependencies.sealer, request.owner) });
+    return reply.send({
+      ...stored.response,
+      output: presentItems(output, include, dependencies.sealer, request.owner),
+    });
   });
 
   app.delete<IdParams>('/v1/responses/:id', async (request, reply) => {
@@ -120,7 +122,10 @@ export function registerResponseRoutes(app: FastifyInstance, dependencies: AppDe
     if (!(await storage.responses.get(request.owner, request.params.id))) throw notFound('Response', request.params.id);
     try {
       const result = await storage.responses.listInputItems(request.owner, request.params.id, page);
-      return reply.send(listPage(result.items, result.hasMore));
+      const include = readIncludeQuery(request.query as Record<string, unknown>);
+      return reply.send(
+        listPage(presentItems(result.items, include, dependencies.sealer, request.owner), result.hasMore),
+      );
     } catch (error) {
       if (error instanceof CursorNotFoundError) throw invalidRequest(error.param, error.message, 'invalid_value');
       throw error;
