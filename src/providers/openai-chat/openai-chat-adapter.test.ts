@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -552,7 +552,158 @@ describe('OpenAiChatAdapter failures', () => {
   });
 });
 
+/** A node:http server on a loopback port, closed after the test, counting its connections. */
+async function loopbackServer(
+  context: { after: (fn: () => Promise<void>) => void },
+  handler: RequestListener,
+): Promise<{ baseUrl: string; connections: () => number }> {
+  const server = createServer(handler);
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  context.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  const { port } = server.address() as AddressInfo;
+  return { baseUrl: `http://127.0.0.1:${port}/v1`, connections: () => connections };
+}
+
+/** Answers each request with the next of `answers` (status, content type, body), once its body is in. */
+function answering(
+  ...answers: { status?: number; type?: string; body: string; hang?: boolean; onClose?: () => void }[]
+): RequestListener {
+  return (request, response) => {
+    request.resume();
+    request.on('end', () => {
+      const answer = answers.shift();
+      if (answer === undefined) return void response.destroy();
+      response.on('close', () => answer.onClose?.());
+      response.writeHead(answer.status ?? 200, { 'content-type': answer.type ?? 'text/event-stream' });
+      if (answer.hang === true) response.write(answer.body);
+      else response.end(answer.body);
+    });
+  };
+}
+
 describe('OpenAiChatAdapter over real HTTP', () => {
+  it('keeps its upstream connection alive across calls, streaming or not', async (context) => {
+    const completion = readFixture('vllm-completion.json');
+    const stream = readFixture('vllm-qwen3-reasoning.sse');
+    const server = await loopbackServer(
+      context,
+      answering(
+        ...Array.from({ length: 5 }, () => ({ body: stream })),
+        ...Array.from({ length: 5 }, () => ({ type: 'application/json', body: completion })),
+      ),
+    );
+    const streamingAdapter = new OpenAiChatAdapter({ baseUrl: server.baseUrl, apiKey: null });
+    for (let call = 0; call < 5; call++) {
+      const { events, error } = await collect(streamingAdapter.stream(modelRequest()));
+      assert.equal(error, undefined);
+      assert.deepEqual(events.at(-1), { type: 'finish', reason: 'stop' });
+    }
+    const wholeAdapter = new OpenAiChatAdapter({ baseUrl: server.baseUrl, apiKey: null, streaming: false });
+    for (let call = 0; call < 5; call++) {
+      const { events, error } = await collect(wholeAdapter.stream(modelRequest()));
+      assert.equal(error, undefined);
+      assert.deepEqual(events, JSON.parse(readFixture('vllm-completion.events.json')));
+    }
+    // Each adapter may open a second socket while the first is being released, never one per call.
+    assert.ok(server.connections() <= 4, `${server.connections()} connections for 10 calls`);
+  });
+
+  it('retries a 503 with its error body, then streams', async (context) => {
+    const server = await loopbackServer(
+      context,
+      answering(
+        { status: 503, type: 'application/json', body: '{"error":{"message":"overloaded"}}' },
+        { body: readFixture('vllm-qwen3-reasoning.sse') },
+      ),
+    );
+    const realAdapter = new OpenAiChatAdapter({ baseUrl: server.baseUrl, apiKey: null, retryBaseDelayMs: 1 });
+    const { events, error } = await collect(realAdapter.stream(modelRequest()));
+    assert.equal(error, undefined);
+    assert.deepEqual(events.at(-1), { type: 'finish', reason: 'stop' });
+  });
+
+  it('maps an error status to an UpstreamError with the upstream message and Retry-After', async (context) => {
+    const server = await loopbackServer(context, (request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '120' });
+        response.end('{"error":{"message":"Rate limit reached"}}');
+      });
+    });
+    const realAdapter = new OpenAiChatAdapter({ baseUrl: server.baseUrl, apiKey: null });
+    const { error } = await collect(realAdapter.stream(modelRequest()));
+    assertUpstreamError(error, 'rate_limit_exceeded', /Rate limit reached/);
+    assert.equal(error.retryAfterSeconds, 120);
+  });
+
+  it('closes the upstream request when the caller aborts mid-stream', async (context) => {
+    let upstreamClosed = false;
+    const server = await loopbackServer(
+      context,
+      answering({ body: readFixture('vllm-truncated.sse'), hang: true, onClose: () => (upstreamClosed = true) }),
+    );
+    const controller = new AbortController();
+    const reason = new Error('client went away');
+    const realAdapter = new OpenAiChatAdapter({ baseUrl: server.baseUrl, apiKey: null });
+    const events: ModelEvent[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const event of realAdapter.stream(modelRequest({ signal: controller.signal }))) {
+          events.push(event);
+          controller.abort(reason);
+        }
+      },
+      (error: unknown) => error === reason,
+    );
+    assert.equal(events.length, 1);
+    await letGoOfBody();
+    assert.equal(upstreamClosed, true);
+  });
+
+  it('closes the upstream request when the consumer stops reading', async (context) => {
+    let upstreamClosed = false;
+    const server = await loopbackServer(
+      context,
+      answering({ body: readFixture('vllm-truncated.sse'), hang: true, onClose: () => (upstreamClosed = true) }),
+    );
+    const realAdapter = new OpenAiChatAdapter({ baseUrl: server.baseUrl, apiKey: null });
+    for await (const _event of realAdapter.stream(modelRequest())) break;
+    await letGoOfBody();
+    assert.equal(upstreamClosed, true);
+  });
+
+  it('times out a stalled stream and retries an upstream that sends nothing', async (context) => {
+    let requests = 0;
+    const server = await loopbackServer(context, (request) => {
+      requests += 1;
+      request.resume();
+    });
+    const silent = new OpenAiChatAdapter({
+      baseUrl: server.baseUrl,
+      apiKey: null,
+      firstByteTimeoutMs: 30,
+      maxRetries: 1,
+      retryBaseDelayMs: 1,
+    });
+    const { error } = await collect(silent.stream(modelRequest()));
+    assertUpstreamError(error, 'upstream_timeout', /sent nothing within 30 ms/);
+    assert.equal(requests, 2);
+
+    const stalling = await loopbackServer(context, answering({ body: readFixture('vllm-truncated.sse'), hang: true }));
+    const deadline = new OpenAiChatAdapter({ baseUrl: stalling.baseUrl, apiKey: null, timeoutMs: 100 });
+    const stalled = await collect(deadline.stream(modelRequest()));
+    assert.equal(stalled.events.length, 2);
+    assertUpstreamError(stalled.error, 'upstream_timeout', /within 100 ms/);
+  });
+
   it('streams from a node:http server on a loopback port', async (context) => {
     const received: { url: string | undefined; authorization: string | undefined; body: unknown }[] = [];
     const fixture = readFixture('vllm-parallel-tool-calls.sse');

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { UpstreamError } from '../../errors/upstream-error.ts';
 import type { ModelAdapter, ModelCapabilities, ModelEvent, ModelRequest } from '../model-adapter.ts';
+import { fetchTransport, undiciTransport, type UpstreamAnswer, type UpstreamTransport } from '../upstream-transport.ts';
 import { convertRequest, customToolNames } from './convert-input.ts';
 import { countTokensUpstream, serverRoot, type TokenizeEndpoint } from './tokenize.ts';
 import {
@@ -23,15 +24,19 @@ export interface OpenAiChatAdapterOptions {
   timeoutMs?: number;
   /**
    * An attempt fails (and is retried) when no response (non-streaming) or no first SSE message
-   * (streaming) arrives within this. Default null: off — with the global fetch, undici already
-   * gives up on a connect after 10 s and on headers after 300 s, and a cold model load in Ollama
-   * can legitimately take minutes.
+   * (streaming) arrives within this. Default null: off — undici already gives up on a connect
+   * after 10 s and on headers after 300 s, and a cold model load in Ollama can legitimately take
+   * minutes.
    */
   firstByteTimeoutMs?: number | null;
   /** Retries of a failure before the first event (429, 5xx, connection errors). Default 2. */
   maxRetries?: number;
   /** The first retry waits about this long, doubling each time up to 8 s. Default 500; tests use 1. */
   retryBaseDelayMs?: number;
+  /**
+   * Call the upstream through this fetch instead of the adapter's own undici pool (tests inject a
+   * scripted one). Tokenize calls use it too; without it they use the global fetch.
+   */
   fetch?: typeof globalThis.fetch;
   /** Default: enforcesJsonSchema true, enforcesStrictTools false. */
   capabilities?: Partial<ModelCapabilities>;
@@ -66,42 +71,52 @@ export class OpenAiChatAdapter implements ModelAdapter {
   readonly capabilities: ModelCapabilities;
   readonly countTokens?: CountTokens;
   readonly #url: string;
-  readonly #apiKey: string | null;
-  readonly #headers: Record<string, string>;
+  /** The same for every call, so built once. */
+  readonly #requestHeaders: Record<string, string>;
+  readonly #tokenizeHeaders: Record<string, string>;
   readonly #timeoutMs: number;
   readonly #firstByteTimeoutMs: number | null;
   readonly #maxRetries: number;
   readonly #retryBaseDelayMs: number;
-  readonly #fetch: typeof globalThis.fetch;
+  readonly #transport: UpstreamTransport;
   readonly #streaming: boolean;
 
   constructor(options: OpenAiChatAdapterOptions) {
     this.#url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
-    this.#apiKey = options.apiKey;
-    this.#headers = options.headers ?? {};
+    this.#streaming = options.streaming ?? true;
+    // Lower-cased, so an extra header replaces the adapter's own whatever its spelling.
+    const extraHeaders = Object.fromEntries(
+      Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    const authorization: Record<string, string> =
+      options.apiKey === null ? {} : { authorization: `Bearer ${options.apiKey}` };
+    this.#requestHeaders = {
+      'content-type': 'application/json',
+      accept: this.#streaming ? 'text/event-stream' : 'application/json',
+      ...authorization,
+      ...extraHeaders,
+    };
+    this.#tokenizeHeaders = { ...authorization, ...extraHeaders };
     this.#timeoutMs = options.timeoutMs ?? 600_000;
     this.#firstByteTimeoutMs = options.firstByteTimeoutMs ?? null;
     this.#maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 2));
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
-    // Looked up per call, not bound at construction, so a fetch patched later (a mock) is used.
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#streaming = options.streaming ?? true;
+    this.#transport = options.fetch ? fetchTransport(options.fetch) : undiciTransport();
     this.capabilities = { enforcesJsonSchema: true, enforcesStrictTools: false, ...options.capabilities };
     const tokenizeEndpoint = options.tokenizeEndpoint ?? null;
     if (tokenizeEndpoint !== null) {
       const root = serverRoot(options.baseUrl);
       const timeoutMs = options.tokenizeTimeoutMs ?? 10_000;
+      // Looked up per call, not bound at construction, so a fetch patched later (a mock) is used.
+      const fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
       this.countTokens = async (request) => {
         const body = convertRequest(request, { stream: false });
         return countTokensUpstream(
           {
             endpoint: tokenizeEndpoint,
             root,
-            headers: {
-              ...(this.#apiKey === null ? {} : { authorization: `Bearer ${this.#apiKey}` }),
-              ...this.#headers,
-            },
-            fetch: this.#fetch,
+            headers: this.#tokenizeHeaders,
+            fetch,
             signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]),
           },
           body,
@@ -112,29 +127,20 @@ export class OpenAiChatAdapter implements ModelAdapter {
 
   async *stream(request: ModelRequest): AsyncGenerator<ModelEvent> {
     request.signal.throwIfAborted();
-    // A plain timer rather than AbortSignal.timeout, so that it goes away as soon as the call
-    // ends instead of lingering for timeoutMs after every request. setTimeout caps at 2^31-1 ms.
-    const deadline = new AbortController();
-    const deadlineTimer = setTimeout(
-      () => deadline.abort(new Error('deadline')),
-      Math.min(this.#timeoutMs, 2 ** 31 - 1),
-    );
+    const call = new CallAbort(request.signal, this.#timeoutMs);
     try {
-      yield* this.#streamWithRetries(request, deadline.signal);
+      yield* this.#streamWithRetries(request, call);
     } finally {
-      clearTimeout(deadlineTimer);
+      call.close();
     }
   }
 
-  async *#streamWithRetries(request: ModelRequest, deadline: AbortSignal): AsyncGenerator<ModelEvent> {
+  async *#streamWithRetries(request: ModelRequest, call: CallAbort): AsyncGenerator<ModelEvent> {
     const body = JSON.stringify(convertRequest(request, { stream: this.#streaming }));
     const toolNames = customToolNames(request.tools);
-    const signal = AbortSignal.any([request.signal, deadline]);
 
     for (let attempt = 0; ; attempt += 1) {
-      // Aborted when the attempt ends however it ends — including the consumer breaking out of
-      // its loop — so the upstream connection never outlives it.
-      const attemptController = new AbortController();
+      const attemptController = call.next();
       let firstByteTimedOut = false;
       const firstByteTimer =
         this.#firstByteTimeoutMs === null
@@ -146,15 +152,14 @@ export class OpenAiChatAdapter implements ModelAdapter {
       const onFirstByte = (): void => clearTimeout(firstByteTimer);
       let yielded = false;
       try {
-        const attemptSignal = AbortSignal.any([signal, attemptController.signal]);
-        for await (const event of this.#attempt(body, toolNames, attemptSignal, onFirstByte)) {
+        for await (const event of this.#attempt(body, toolNames, attemptController.signal, onFirstByte)) {
           yielded = true;
           yield event;
         }
         return;
       } catch (error) {
         if (request.signal.aborted) throw request.signal.reason;
-        if (deadline.aborted)
+        if (call.deadlinePassed)
           throw this.#timeoutError(`The upstream did not finish within ${this.#timeoutMs} ms.`, error);
         const upstreamError = firstByteTimedOut
           ? this.#timeoutError(`The upstream sent nothing within ${this.#firstByteTimeoutMs} ms.`, error)
@@ -163,61 +168,63 @@ export class OpenAiChatAdapter implements ModelAdapter {
         const delayMs = this.#retryDelayMs(attempt, upstreamError);
         if (delayMs === null) throw upstreamError;
         try {
-          await sleep(delayMs, undefined, { signal });
+          await sleep(delayMs, undefined, { signal: call.next().signal });
         } catch (sleepError) {
           if (request.signal.aborted) throw request.signal.reason;
           throw this.#timeoutError(`The upstream did not finish within ${this.#timeoutMs} ms.`, sleepError);
         }
       } finally {
         clearTimeout(firstByteTimer);
-        attemptController.abort();
       }
     }
   }
 
-  /** One request to the upstream and its events; errors are thrown raw or as UpstreamError. */
+  /**
+   * One request to the upstream and its events; errors are thrown raw or as UpstreamError. The
+   * answer's body is read to its end or let go of, however the attempt ends — also when the
+   * consumer stops early — so the upstream connection never outlives it.
+   */
   async *#attempt(
     body: string,
     toolNames: ReadonlySet<string>,
     signal: AbortSignal,
     onFirstByte: () => void,
   ): AsyncGenerator<ModelEvent> {
-    let response: Response;
+    let answer: UpstreamAnswer;
     try {
-      response = await abortable(
-        this.#fetch(this.#url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: this.#streaming ? 'text/event-stream' : 'application/json',
-            ...(this.#apiKey === null ? {} : { authorization: `Bearer ${this.#apiKey}` }),
-            ...this.#headers,
-          },
-          body,
-          signal,
-        }),
-        signal,
-      );
+      answer = await this.#transport({ url: this.#url, headers: this.#requestHeaders, body, signal });
     } catch (error) {
       if (signal.aborted) throw error;
       throw connectionError(error);
     }
+    try {
+      yield* this.#readAnswer(answer, toolNames, signal, onFirstByte);
+    } finally {
+      answer.discard();
+    }
+  }
 
-    if (!response.ok) {
-      const text = await abortable(response.text(), signal).catch((error: unknown) => {
+  async *#readAnswer(
+    answer: UpstreamAnswer,
+    toolNames: ReadonlySet<string>,
+    signal: AbortSignal,
+    onFirstByte: () => void,
+  ): AsyncGenerator<ModelEvent> {
+    if (answer.status < 200 || answer.status > 299) {
+      const text = await answer.text().catch((error: unknown) => {
         if (signal.aborted) throw error;
         return '';
       });
-      throw upstreamErrorForStatus(response.status, parseJsonOrText(text), {
-        retryAfterSeconds: retryAfterSeconds(response.headers),
+      throw upstreamErrorForStatus(answer.status, parseJsonOrText(text), {
+        retryAfterSeconds: retryAfterSeconds(answer),
       });
     }
 
     // Some servers answer a streaming request with plain JSON (and non-streaming is JSON anyway).
-    const contentType = response.headers.get('content-type') ?? '';
+    const contentType = answer.header('content-type') ?? '';
     if (!this.#streaming || contentType.includes('application/json')) {
       onFirstByte();
-      const text = await readBody(abortable(response.text(), signal), signal);
+      const text = await readBody(answer.text(), signal);
       const completion = parseJsonOrText(text);
       if (!isRecord(completion))
         throw malformed(`The upstream answered with something that is not a completion: ${text.slice(0, 200)}`);
@@ -225,36 +232,40 @@ export class OpenAiChatAdapter implements ModelAdapter {
       return;
     }
 
-    if (response.body === null) throw malformed('The upstream answered with an empty body.');
-    const reader = response.body
-      .pipeThrough(new TextDecoderStream())
-      .pipeThrough(new EventSourceParserStream())
-      .getReader();
+    // The SSE parser is fed decoded text and hands back the messages each piece completes.
+    const messages: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (message) => void messages.push(message) });
+    const decoder = new TextDecoder();
+    const chunks = answer.chunks()[Symbol.asyncIterator]();
     const mapper = new ChatCompletionEventMapper({ customToolNames: toolNames });
     let sawDone = false;
-    try {
-      for (;;) {
-        const result = await readBody(abortable(reader.read(), signal), signal);
-        if (result.done) break;
+    reading: for (;;) {
+      const result = await readBody(chunks.next(), signal);
+      if (result.done) break;
+      parser.feed(decoder.decode(result.value, { stream: true }));
+      for (let index = 0; index < messages.length; index++) {
+        // One piece may complete several messages; an abort while the consumer held the last
+        // event stops the rest.
+        signal.throwIfAborted();
+        const message = messages[index]!;
         onFirstByte();
-        const data = result.value.data.trim();
+        const data = message.data.trim();
         if (data === '[DONE]') {
           sawDone = true;
-          break;
+          break reading;
         }
         if (data === '') continue;
         const chunk = parseJsonOrText(data);
         if (!isRecord(chunk)) throw malformed(`The upstream sent a malformed chunk: ${data.slice(0, 200)}`);
         // llama.cpp and others name a failure with an SSE `event: error`.
-        if (result.value.event === 'error')
+        if (message.event === 'error')
           throw upstreamErrorFromPayload(
             'error' in chunk ? chunk : { error: chunk },
             'The upstream reported an error mid-stream',
           );
         yield* mapper.mapChunk(chunk);
       }
-    } finally {
-      void reader.cancel().catch(() => undefined);
+      messages.length = 0;
     }
     if (!sawDone && !mapper.hasFinishReason) {
       throw new UpstreamError({
@@ -299,19 +310,44 @@ function malformed(message: string): UpstreamError {
 }
 
 /**
- * Rejects with the signal's reason as soon as it aborts, whether or not the underlying operation
- * honours the signal (an injected fetch may not), so an abort is always prompt.
+ * What may stop one call to the upstream: the caller's signal (a client gone, a cancel) and the
+ * deadline. Each attempt, and each wait between attempts, gets a controller of its own that
+ * either one aborts. Plain listeners and one timer rather than AbortSignal.any chains and
+ * AbortSignal.timeout, which cost more per request than the rest of the call's bookkeeping.
  */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  // The losing side of the race may still reject later; that must not become an unhandled rejection.
-  promise.catch(() => undefined);
-  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+class CallAbort {
+  deadlinePassed = false;
+  #current: AbortController | null = null;
+  readonly #caller: AbortSignal;
+  readonly #timer: NodeJS.Timeout;
+  readonly #onCallerAbort = (): void => this.#current?.abort(this.#caller.reason);
+
+  constructor(caller: AbortSignal, timeoutMs: number) {
+    this.#caller = caller;
+    caller.addEventListener('abort', this.#onCallerAbort, { once: true });
+    // A plain timer that goes away as soon as the call ends; setTimeout caps at 2^31-1 ms.
+    this.#timer = setTimeout(
+      () => {
+        this.deadlinePassed = true;
+        this.#current?.abort(new Error('deadline'));
+      },
+      Math.min(timeoutMs, 2 ** 31 - 1),
+    );
+  }
+
+  /** The controller of the next attempt or wait: aborted already if the call is over. */
+  next(): AbortController {
+    const controller = new AbortController();
+    this.#current = controller;
+    if (this.#caller.aborted) controller.abort(this.#caller.reason);
+    else if (this.deadlinePassed) controller.abort(new Error('deadline'));
+    return controller;
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#caller.removeEventListener('abort', this.#onCallerAbort);
+  }
 }
 
 /** A failure while reading the body, unless it is an abort, is the connection dropping. */
@@ -394,10 +430,10 @@ function describeCause(error: unknown): string {
 }
 
 /** Seconds to wait from `retry-after-ms` (OpenAI) or `retry-after` (seconds or an HTTP date). */
-function retryAfterSeconds(headers: Headers): number | undefined {
-  const milliseconds = Number(headers.get('retry-after-ms') ?? Number.NaN);
+function retryAfterSeconds(answer: UpstreamAnswer): number | undefined {
+  const milliseconds = Number(answer.header('retry-after-ms') ?? Number.NaN);
   if (Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds / 1000;
-  const value = headers.get('retry-after');
+  const value = answer.header('retry-after');
   if (value === null || value.trim() === '') return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds);
