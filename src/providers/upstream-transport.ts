@@ -20,6 +20,12 @@ export interface UpstreamAnswer {
   text(): Promise<string>;
   /** Lets go of a body not read to its end, so the connection is closed rather than left hanging. */
   discard(): void;
+  /**
+   * The answer was complete by its own account (an SSE stream's `[DONE]`) though its body may not
+   * have ended yet: what is left is read in the background, so the keep-alive connection goes
+   * back to the pool instead of being closed.
+   */
+  drain(): void;
 }
 
 /** How an adapter reaches its upstream: an undici pool in production, a scripted fetch in tests. */
@@ -54,9 +60,15 @@ export function undiciTransport(dispatcher: Dispatcher = new Agent()): UpstreamT
       discard: () => {
         if (!body.readableEnded) body.destroy();
       },
+      drain: () => {
+        // More than a few frames after the end means something is wrong: dump closes it then.
+        if (!body.readableEnded) body.dump({ limit: drainLimitBytes }).catch(() => undefined);
+      },
     };
   };
 }
+
+const drainLimitBytes = 64 * 1024;
 
 /**
  * Calls through a fetch function (an injected one in tests). Every wait also races the signal,
@@ -69,6 +81,10 @@ export function fetchTransport(fetch: typeof globalThis.fetch): UpstreamTranspor
       call.signal,
     );
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+    const discard = (): void => {
+      const cancelled = reader ? reader.cancel() : response.body?.cancel();
+      void cancelled?.catch(() => undefined);
+    };
     return {
       status: response.status,
       header: (name) => response.headers.get(name),
@@ -84,10 +100,8 @@ export function fetchTransport(fetch: typeof globalThis.fetch): UpstreamTranspor
         },
       }),
       text: () => abortable(response.text(), call.signal),
-      discard: () => {
-        const cancelled = reader ? reader.cancel() : response.body?.cancel();
-        void cancelled?.catch(() => undefined);
-      },
+      discard,
+      drain: discard,
     };
   };
 }

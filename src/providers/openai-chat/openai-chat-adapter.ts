@@ -180,9 +180,10 @@ export class OpenAiChatAdapter implements ModelAdapter {
   }
 
   /**
-   * One request to the upstream and its events; errors are thrown raw or as UpstreamError. The
-   * answer's body is read to its end or let go of, however the attempt ends — also when the
-   * consumer stops early — so the upstream connection never outlives it.
+   * One request to the upstream and its events; errors are thrown raw or as UpstreamError. An
+   * answer read to its end (or to `[DONE]`, the rest drained) keeps its keep-alive connection; any
+   * other ending — an error, an abort, the consumer stopping early — closes it, so the upstream
+   * call never outlives the attempt.
    */
   async *#attempt(
     body: string,
@@ -197,10 +198,13 @@ export class OpenAiChatAdapter implements ModelAdapter {
       if (signal.aborted) throw error;
       throw connectionError(error);
     }
+    let complete = false;
     try {
       yield* this.#readAnswer(answer, toolNames, signal, onFirstByte);
+      complete = true;
     } finally {
-      answer.discard();
+      if (complete) answer.drain();
+      else answer.discard();
     }
   }
 
