@@ -11,6 +11,7 @@ import { createId } from './ids.ts';
 import type { ModelRoute } from './model-router.ts';
 import { parseCreateResponse } from './parse-create-response.ts';
 import { prepareResponse, type PreparedResponse } from './prepare-response.ts';
+import type { InputFiles } from './resolve-input-files.ts';
 
 /*
  * Compaction: the conversation so far is summarised by the routed model itself, and the summary,
@@ -174,7 +175,7 @@ export async function compactResponse(
     sealer: context.sealer,
     owner: context.owner,
     signal: context.signal,
-    instructionCount: countInstructionItems(prepared.modelItems, request, context),
+    instructionCount: countInstructionItems(prepared.modelItems, request, context, prepared.files),
     user: request.safetyIdentifier ?? request.user,
     promptCacheKey: request.promptCacheKey,
   });
@@ -229,7 +230,7 @@ export async function maybeCompact(
     sealer: context.sealer,
     owner: context.owner,
     signal,
-    instructionCount: countInstructionItems(prepared.modelItems, request, context),
+    instructionCount: countInstructionItems(prepared.modelItems, request, context, prepared.files),
     tools,
     user: request.safetyIdentifier ?? request.user,
     promptCacheKey: request.promptCacheKey,
@@ -298,12 +299,21 @@ function isKeptMessage(item: ModelItem): item is Extract<ModelItem, { type: 'mes
  * instruction at the head when a compaction carries the same message (it then comes back in the
  * compaction's place, and is a conversation message to seal again).
  */
-function countInstructionItems(items: ModelItem[], request: CreateResponseRequest, context: EngineContext): number {
+function countInstructionItems(
+  items: ModelItem[],
+  request: CreateResponseRequest,
+  context: EngineContext,
+  files: InputFiles,
+): number {
   let instructions: ModelItem[] = [];
   if (typeof request.instructions === 'string' && request.instructions !== '') {
     instructions = [{ type: 'message', role: 'developer', content: [{ type: 'text', text: request.instructions }] }];
   } else if (Array.isArray(request.instructions)) {
-    instructions = convertItems(request.instructions, { sealer: context.sealer, owner: context.owner }, 'instructions');
+    instructions = convertItems(
+      request.instructions,
+      { sealer: context.sealer, owner: context.owner, files },
+      'instructions',
+    );
   }
   let count = 0;
   while (count < instructions.length && isDeepStrictEqual(items[count], instructions[count])) count += 1;

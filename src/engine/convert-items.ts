@@ -3,6 +3,7 @@ import type { ModelContentPart, ModelItem, ModelRole } from '../providers/model-
 import type { Attributes } from '../storage/vector-stores.ts';
 import { FILE_SEARCH_TOOL_NAME, formatHitsForModel } from '../tools/file-search/file-search-tool.ts';
 import { qualifiedToolName } from './offered-tools.ts';
+import type { InputFile, InputFiles } from './resolve-input-files.ts';
 import type { ContentSealer } from './sealed-content.ts';
 
 type WireItem = Record<string, unknown> & { type: string };
@@ -16,6 +17,8 @@ export const COMPACTION_PURPOSE = 'compaction';
 export interface ConvertOptions {
   sealer: ContentSealer;
   owner: string;
+  /** Files named by file_id, read beforehand (resolveInputFiles); none when absent. */
+  files?: InputFiles;
 }
 
 /**
@@ -196,7 +199,7 @@ function convertItem(item: WireItem, options: ConvertOptions, param: string): Mo
       return {
         type: 'message',
         role: item.role as ModelRole,
-        content: convertContent(item.content, `${param}.content`),
+        content: convertContent(item.content, `${param}.content`, options),
       };
     case 'function_call':
       return {
@@ -217,7 +220,7 @@ function convertItem(item: WireItem, options: ConvertOptions, param: string): Mo
       return {
         type: item.type,
         callId: item.call_id as string,
-        output: convertOutput(item.output, `${param}.output`),
+        output: convertOutput(item.output, `${param}.output`, options),
       };
     case 'reasoning':
       return convertReasoning(item, options, param);
@@ -265,11 +268,16 @@ function convertCompaction(item: WireItem, options: ConvertOptions, param: strin
   return payload;
 }
 
-function convertOutput(output: unknown, param: string): string | ModelContentPart[] {
-  return typeof output === 'string' ? output : convertContent(output, param);
+function convertOutput(output: unknown, param: string, options: ConvertOptions): string | ModelContentPart[] {
+  return typeof output === 'string' ? output : convertContent(output, param, options);
 }
 
-function convertContent(content: unknown, param: string): ModelContentPart[] {
+/** What the model reads in place of a File an earlier turn sent and that has been deleted since. */
+function missingFileNote(fileId: string): ModelContentPart {
+  return { type: 'text', text: `[File ${fileId} was attached here; it has since been deleted.]` };
+}
+
+function convertContent(content: unknown, param: string, options: ConvertOptions): ModelContentPart[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];
   const parts: ModelContentPart[] = [];
   ((content as Array<Record<string, unknown>> | undefined) ?? []).forEach((part, index) => {
@@ -284,28 +292,31 @@ function convertContent(content: unknown, param: string): ModelContentPart[] {
         parts.push({ type: 'text', text: part.refusal as string });
         return;
       case 'input_image': {
-        if (typeof part.image_url !== 'string') {
-          throw invalidRequest(
-            `${partParam}.file_id`,
-            'Images by file_id need the Files API, which this server does not serve yet; send image_url (a URL or a data URL).',
-            'unsupported_parameter',
-          );
-        }
         const detail = part.detail === 'low' || part.detail === 'high' ? part.detail : 'auto';
-        parts.push({ type: 'image', url: part.image_url, detail });
+        if (typeof part.image_url === 'string') {
+          parts.push({ type: 'image', url: part.image_url, detail });
+          return;
+        }
+        const file = fileFor(part, partParam, options);
+        parts.push(
+          file === null ? missingFileNote(String(part.file_id)) : { type: 'image', url: file.dataUrl, detail },
+        );
         return;
       }
       case 'input_file': {
         const data = typeof part.file_data === 'string' ? part.file_data : null;
         const url = typeof part.file_url === 'string' ? part.file_url : null;
-        if (data === null && url === null) {
-          throw invalidRequest(
-            `${partParam}.file_id`,
-            'Files by file_id need the Files API, which this server does not serve yet; send file_data or file_url.',
-            'unsupported_parameter',
-          );
+        const filename = typeof part.filename === 'string' ? part.filename : null;
+        if (data !== null || url !== null) {
+          parts.push({ type: 'file', filename, data, url });
+          return;
         }
-        parts.push({ type: 'file', filename: typeof part.filename === 'string' ? part.filename : null, data, url });
+        const file = fileFor(part, partParam, options);
+        parts.push(
+          file === null
+            ? missingFileNote(String(part.file_id))
+            : { type: 'file', filename: filename ?? file.filename, data: file.dataUrl, url: null },
+        );
         return;
       }
       default:
@@ -313,6 +324,22 @@ function convertContent(content: unknown, param: string): ModelContentPart[] {
     }
   });
   return parts;
+}
+
+/**
+ * The File a part names by file_id, read beforehand; null for one of an earlier turn that has
+ * been deleted since. A part with no source at all is a 400.
+ */
+function fileFor(part: Record<string, unknown>, partParam: string, options: ConvertOptions): InputFile | null {
+  if (typeof part.file_id !== 'string' || part.file_id === '') {
+    const source = part.type === 'input_image' ? 'image_url or file_id' : 'file_data, file_url or file_id';
+    throw invalidRequest(
+      `${partParam}.file_id`,
+      `Give the ${String(part.type)} one of ${source}.`,
+      'missing_required_parameter',
+    );
+  }
+  return options.files?.get(part.file_id) ?? null;
 }
 
 function convertFileSearchCall(item: WireItem): ModelItem[] {

@@ -2,6 +2,7 @@ import type { ConversationStore, PromptStore, ResponseStore } from '../storage/s
 import type { VectorStoreStore } from '../storage/vector-stores.ts';
 import type { QueryEmbedder } from '../tools/file-search/file-search-tool.ts';
 import type { ModelRouter } from './model-router.ts';
+import type { FileSource } from './resolve-input-files.ts';
 import type { ContentSealer } from './sealed-content.ts';
 
 /** What the engine needs from the process around it. */
@@ -13,6 +14,8 @@ export interface EngineContext {
   sealer: ContentSealer;
   /** For the file_search tool; absent where vector stores are not available. */
   vectorStores?: VectorStoreStore;
+  /** Uploaded Files, for input parts that name one by file_id; absent: such parts are a 400. */
+  files?: FileSource;
   /** Embeds search queries; null or absent: keyword search only. */
   embedder?: QueryEmbedder | null;
   /** The project of the API key making the request; every stored read and write is scoped by it. */

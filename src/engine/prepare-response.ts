@@ -8,6 +8,7 @@ import type { CreateResponseRequest } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
 import { fitContext } from './fit-context.ts';
 import { createId } from './ids.ts';
+import { resolveInputFiles, type InputFiles } from './resolve-input-files.ts';
 import { toStoredItems } from './stored-items.ts';
 import type { ModelRoute } from './model-router.ts';
 import { checkVectorStores } from '../tools/file-search/file-search-tool.ts';
@@ -23,6 +24,8 @@ export interface PreparedResponse {
   storedInput: StoredItem[];
   /** The input items a conversation gains when this response ends (referenced ones are already in it). */
   conversationInput: StoredItem[];
+  /** The Files the items name by file_id, read once. */
+  files: InputFiles;
   response: ResponseObject;
 }
 
@@ -42,30 +45,19 @@ export async function prepareResponse(
   const offered = offerTools(request.tools, request.toolChoice);
   if (offered.fileSearch) {
     const param = `tools[${request.tools.findIndex((tool) => tool.type === 'file_search')}]`;
-    if (!context.vectorStores) throw invalidRequest(`${param}.type`, 'file_search is not available on this server.', 'unsupported_tool');
+    if (!context.vectorStores)
+      throw invalidRequest(`${param}.type`, 'file_search is not available on this server.', 'unsupported_tool');
     await checkVectorStores(offered.fileSearch, context.vectorStores, context.owner, param);
   }
 
-  const convertOptions = { sealer: context.sealer, owner: context.owner };
-  const modelItems: ModelItem[] = [];
-  if (typeof request.instructions === 'string' && request.instructions !== '') {
-    modelItems.push({ type: 'message', role: 'developer', content: [{ type: 'text', text: request.instructions }] });
-  } else if (Array.isArray(request.instructions)) {
-    modelItems.push(...convertItems(request.instructions, convertOptions, 'instructions'));
-  }
-  if (request.previousResponseId) {
-    for (const link of await loadChain(request.previousResponseId, context)) {
-      modelItems.push(...convertItems([...link.input, ...link.output], convertOptions, 'previous_response_id'));
-    }
-  }
-  let conversationItemIds = new Set<string>();
+  const chain = request.previousResponseId ? await loadChain(request.previousResponseId, context) : [];
+  let history: StoredItem[] = [];
   if (request.conversation) {
     const conversation = await context.conversations.get(context.owner, request.conversation);
     if (!conversation) throw notFound('Conversation', request.conversation, 'conversation');
-    const history = await context.conversations.allItems(context.owner, request.conversation);
-    modelItems.push(...convertItems(history, convertOptions, 'conversation'));
-    conversationItemIds = new Set(history.map((item) => item.id));
+    history = await context.conversations.allItems(context.owner, request.conversation);
   }
+  const conversationItemIds = new Set(history.map((item) => item.id));
   const storedInput = await toStoredItems(
     request.input,
     (id) => context.responses.findItem(context.owner, id),
@@ -82,6 +74,27 @@ export async function prepareResponse(
       );
     }
   });
+  const chainItems = chain.map((link) => [...link.input, ...link.output]);
+  const files = await resolveInputFiles(
+    [
+      { items: Array.isArray(request.instructions) ? request.instructions : [], param: 'instructions', required: true },
+      { items: storedInput, param: 'input', required: true },
+      { items: chainItems.flat(), param: 'previous_response_id', required: false },
+      { items: history, param: 'conversation', required: false },
+    ],
+    context.files,
+    context.owner,
+  );
+
+  const convertOptions = { sealer: context.sealer, owner: context.owner, files };
+  const modelItems: ModelItem[] = [];
+  if (typeof request.instructions === 'string' && request.instructions !== '') {
+    modelItems.push({ type: 'message', role: 'developer', content: [{ type: 'text', text: request.instructions }] });
+  } else if (Array.isArray(request.instructions)) {
+    modelItems.push(...convertItems(request.instructions, convertOptions, 'instructions'));
+  }
+  for (const items of chainItems) modelItems.push(...convertItems(items, convertOptions, 'previous_response_id'));
+  modelItems.push(...convertItems(history, convertOptions, 'conversation'));
   modelItems.push(...convertItems(storedInput, convertOptions, 'input'));
 
   const now = context.now ?? Date.now;
@@ -140,7 +153,7 @@ export async function prepareResponse(
             signal: context.signal,
           })
         ).items;
-  return { route, offered, modelItems: fitted, storedInput, conversationInput, response };
+  return { route, offered, modelItems: fitted, storedInput, conversationInput, files, response };
 }
 
 /** The earlier turns of a `previous_response_id` chain, oldest first. */

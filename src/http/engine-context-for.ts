@@ -37,6 +37,7 @@ export function contextForOwner(
     prompts: storage.prompts,
     sealer: dependencies.sealer,
     vectorStores: storage.vectorStores,
+    files: { store: storage.files, blobs: dependencies.blobs },
     embedder: dependencies.ingestion.embedder,
     owner,
     signal,

@@ -5,7 +5,7 @@
  * the chunks when an embeddings provider is configured, and stores them. A file that cannot be
  * read fails alone, with a `last_error`; the rest of its batch goes on.
  */
-import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import type { IngestionJob, JobQueue } from '../../jobs/job-queue.ts';
 import type { BlobStore } from '../../storage/blobs/blob-store.ts';
 import type { FileStore } from '../../storage/stores.ts';
@@ -197,7 +197,7 @@ async function buildChunks(
   if (!file) return { error: { code: 'invalid_file', message: 'The file was deleted before it could be processed.' } };
   const stream = await services.blobs.get(file.blobKey);
   if (!stream) return { error: { code: 'server_error', message: "The file's contents are missing from storage." } };
-  const bytes = await readAll(stream);
+  const bytes = await buffer(stream);
   // Loaded on first use: the PDF, DOCX and HTML readers take most of a second to import, which
   // every start-up (and `riposte --help`) would otherwise pay.
   const { ExtractionError, extractText } = await import('./extract-text.ts');
@@ -305,10 +305,4 @@ export async function startIngestionWorker(
       throw error;
     }
   }, concurrency);
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(Buffer.isBuffer(part) ? part : Buffer.from(part as Uint8Array));
-  return Buffer.concat(parts);
 }
