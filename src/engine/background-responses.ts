@@ -4,6 +4,7 @@ import type { BackgroundJob, JobQueue } from '../jobs/job-queue.ts';
 import type { BackgroundStore, StoredResponse } from '../storage/stores.ts';
 import type { ResponseObject, StreamEvent } from '../wire/response-types.ts';
 import { applyPrompt } from './apply-prompt.ts';
+import { cloneJson } from './clone-json.ts';
 import type { CreateResponseRequest } from './create-response-request.ts';
 import type { EngineContext } from './engine-context.ts';
 import { prepareResponse } from './prepare-response.ts';
@@ -53,7 +54,7 @@ export async function acceptBackgroundResponse(
       createdAt: response.created_at,
       status: 'queued',
       previousResponseId: request.previousResponseId,
-      response: structuredClone(response),
+      response: cloneJson(response),
     },
     prepared.storedInput,
   );
@@ -63,8 +64,8 @@ export async function acceptBackgroundResponse(
     given.prompt && request.prompt ? { ...given, prompt: { ...given.prompt, version: request.prompt.version } } : given;
   await dependencies.background.saveRequest(context.owner, response.id, toRun as unknown as Record<string, unknown>);
   await dependencies.background.appendEvents(response.id, [
-    { sequenceNumber: 0, event: { type: 'response.created', response: structuredClone(response), sequence_number: 0 } },
-    { sequenceNumber: 1, event: { type: 'response.queued', response: structuredClone(response), sequence_number: 1 } },
+    { sequenceNumber: 0, event: { type: 'response.created', response: cloneJson(response), sequence_number: 0 } },
+    { sequenceNumber: 1, event: { type: 'response.queued', response: cloneJson(response), sequence_number: 1 } },
   ]);
   await dependencies.queue.enqueue({ responseId: response.id, owner: context.owner });
   return response;
@@ -97,7 +98,7 @@ export async function runBackgroundJob(
   // only the (maybe old) time it was queued. A job that then loses the claim has only refreshed
   // the heartbeat of a response another worker has just taken.
   await background.touch(job.responseId);
-  const running = { ...structuredClone(stored.response), status: 'in_progress' };
+  const running = { ...cloneJson(stored.response), status: 'in_progress' };
   if (!(await context.responses.claim(job.owner, job.responseId, running))) return;
 
   const onShutdown = (): void =>

@@ -10,6 +10,7 @@ import type {
   RefusalContent,
 } from '../wire/response-types.ts';
 import { REASONING_PURPOSE } from './convert-items.ts';
+import { cloneJson } from './clone-json.ts';
 import { createId } from './ids.ts';
 import type { OfferedTools } from './offered-tools.ts';
 import type { ContentSealer } from './sealed-content.ts';
@@ -98,8 +99,8 @@ export class OutputBuilder {
     const outputIndex = this.output.length;
     this.output.push(item);
     return [
-      { type: 'response.output_item.added', output_index: outputIndex, item: structuredClone(item) },
-      { type: 'response.output_item.done', output_index: outputIndex, item: structuredClone(item) },
+      { type: 'response.output_item.added', output_index: outputIndex, item: cloneJson(item) },
+      { type: 'response.output_item.done', output_index: outputIndex, item: cloneJson(item) },
     ];
   }
 
@@ -107,11 +108,11 @@ export class OutputBuilder {
   openItem(item: OutputItem): { outputIndex: number; events: EventPayload[] } {
     const outputIndex = this.output.length;
     this.output.push(item);
-    return { outputIndex, events: [{ type: 'response.output_item.added', output_index: outputIndex, item: structuredClone(item) }] };
+    return { outputIndex, events: [{ type: 'response.output_item.added', output_index: outputIndex, item: cloneJson(item) }] };
   }
 
   closeItem(outputIndex: number): EventPayload[] {
-    return [{ type: 'response.output_item.done', output_index: outputIndex, item: structuredClone(this.output[outputIndex]) }];
+    return [{ type: 'response.output_item.done', output_index: outputIndex, item: cloneJson(this.output[outputIndex]) }];
   }
 
   /**
@@ -126,7 +127,7 @@ export class OutputBuilder {
       const content: OutputTextContent = { type: 'output_text', text: '', annotations: [], logprobs: [] };
       message.part = { index: message.item.content.length, content };
       message.item.content.push(content);
-      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: structuredClone(content) });
+      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: cloneJson(content) });
     }
     const part = message.part.content as OutputTextContent;
     const annotation = { type: 'file_citation', file_id: fileId, filename, index: part.text.length };
@@ -156,7 +157,7 @@ export class OutputBuilder {
           : { type: 'refusal', refusal: '' };
       message.part = { index: message.item.content.length, content };
       message.item.content.push(content);
-      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: structuredClone(content) });
+      events.push({ type: 'response.content_part.added', ...this.partLocation(message), part: cloneJson(content) });
     }
     const part = message.part.content;
     if (part.type === 'output_text') {
@@ -200,12 +201,12 @@ export class OutputBuilder {
     if (content.type === 'output_text') {
       return [
         { type: 'response.output_text.done', ...location, text: content.text, logprobs: [] },
-        { type: 'response.content_part.done', ...location, part: structuredClone(content) },
+        { type: 'response.content_part.done', ...location, part: cloneJson(content) },
       ];
     }
     return [
       { type: 'response.refusal.done', ...location, refusal: content.refusal },
-      { type: 'response.content_part.done', ...location, part: structuredClone(content) },
+      { type: 'response.content_part.done', ...location, part: cloneJson(content) },
     ];
   }
 
@@ -218,7 +219,7 @@ export class OutputBuilder {
     events.push({
       type: 'response.output_item.done',
       output_index: message.outputIndex,
-      item: structuredClone(message.item),
+      item: cloneJson(message.item),
     });
     return events;
   }
@@ -241,7 +242,7 @@ export class OutputBuilder {
       events.push({
         type: 'response.output_item.added',
         output_index: reasoning.outputIndex,
-        item: structuredClone(item),
+        item: cloneJson(item),
       });
     }
     const location = { item_id: reasoning.item.id, output_index: reasoning.outputIndex };
@@ -311,7 +312,7 @@ export class OutputBuilder {
     events.push({
       type: 'response.output_item.done',
       output_index: reasoning.outputIndex,
-      item: structuredClone(reasoning.item),
+      item: cloneJson(reasoning.item),
     });
     return events;
   }
@@ -363,7 +364,7 @@ export class OutputBuilder {
       events.push({
         type: 'response.output_item.done',
         output_index: call.outputIndex,
-        item: structuredClone(call.item),
+        item: cloneJson(call.item),
       });
     }
     this.toolCalls.clear();

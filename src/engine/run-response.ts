@@ -10,6 +10,7 @@ import { FILE_SEARCH_TOOL_NAME, formatHitsForModel, searchFiles } from '../tools
 import type { FileSearchCallItem, OutputItem } from '../wire/response-types.ts';
 import { applyPrompt } from './apply-prompt.ts';
 import { CitationFilter, type CitableSource, type FilteredText } from './citation-filter.ts';
+import { cloneJson } from './clone-json.ts';
 import { createId } from './ids.ts';
 import { maybeCompact } from './compact-items.ts';
 import { checkJsonText } from './json-schema-validator.ts';
@@ -107,7 +108,9 @@ export async function* runResponse(
     finished = true;
     Object.assign(response, details);
     response.status = status;
-    response.output = structuredClone(builder.output);
+    // The builder is done with its items (every one is closed, their events carry copies), so the
+    // Response takes them over rather than a copy.
+    response.output = [...builder.output];
     response.output_text = builder.outputText;
     if (status === 'completed') response.completed_at = Math.floor(now() / 1000);
     if (!sawUsage) estimateUsage(usage, sentItems, builder);
@@ -144,7 +147,7 @@ export async function* runResponse(
   if (options.queued) {
     // A background response was stored as queued when it was accepted and claimed by the worker
     // (now in_progress); the object gets what preparing it added.
-    await context.responses.updateStatus(context.owner, response.id, 'in_progress', structuredClone(response));
+    await context.responses.updateStatus(context.owner, response.id, 'in_progress', cloneJson(response));
   } else if (store) {
     await context.responses.create(
       {
@@ -153,7 +156,7 @@ export async function* runResponse(
         createdAt: response.created_at,
         status: 'in_progress',
         previousResponseId: request.previousResponseId,
-        response: structuredClone(response),
+        response: cloneJson(response),
       },
       prepared.storedInput,
     );
@@ -213,8 +216,8 @@ export async function* runResponse(
   };
 
   try {
-    if (!options.queued) yield stamp({ type: 'response.created', response: structuredClone(response) });
-    yield stamp({ type: 'response.in_progress', response: structuredClone(response) });
+    if (!options.queued) yield stamp({ type: 'response.created', response: cloneJson(response) });
+    yield stamp({ type: 'response.in_progress', response: cloneJson(response) });
 
     let failure: ApiError | null = null;
     let finishReason: ModelEvent & { type: 'finish' } = { type: 'finish', reason: 'stop' };
@@ -307,7 +310,7 @@ export async function* runResponse(
     if (failure) {
       for (const payload of builder.finish('incomplete')) yield stamp(payload);
       const final = await finish('failed', { error: { code: responseErrorCode(failure), message: failure.message } });
-      yield stamp({ type: 'response.failed', response: structuredClone(final) });
+      yield stamp({ type: 'response.failed', response: final });
       return { response: final, failure };
     }
     const incompleteReason =
@@ -319,11 +322,13 @@ export async function* runResponse(
     for (const payload of builder.finish(incompleteReason ? 'incomplete' : 'completed')) yield stamp(payload);
     if (incompleteReason) {
       const final = await finish('incomplete', { incomplete_details: { reason: incompleteReason } });
-      yield stamp({ type: 'response.incomplete', response: structuredClone(final) });
+      yield stamp({ type: 'response.incomplete', response: final });
       return { response: final, failure: null };
     }
+    // The final Response is not changed after this event, so the event and the returned outcome
+    // share it.
     const final = await finish('completed', {});
-    yield stamp({ type: 'response.completed', response: structuredClone(final) });
+    yield stamp({ type: 'response.completed', response: final });
     return { response: final, failure: null };
   } finally {
     context.signal.removeEventListener('abort', onClientAbort);
