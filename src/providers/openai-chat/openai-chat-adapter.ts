@@ -125,57 +125,56 @@ export class OpenAiChatAdapter implements ModelAdapter {
     }
   }
 
+  /**
+   * The events of one completion: the retry loop around #attempt. There are only these two
+   * generators on purpose: every event passes through each of them.
+   */
   async *stream(request: ModelRequest): AsyncGenerator<ModelEvent> {
     request.signal.throwIfAborted();
-    const call = new CallAbort(request.signal, this.#timeoutMs);
-    try {
-      yield* this.#streamWithRetries(request, call);
-    } finally {
-      call.close();
-    }
-  }
-
-  async *#streamWithRetries(request: ModelRequest, call: CallAbort): AsyncGenerator<ModelEvent> {
     const body = JSON.stringify(convertRequest(request, { stream: this.#streaming }));
     const toolNames = customToolNames(request.tools);
-
-    for (let attempt = 0; ; attempt += 1) {
-      const attemptController = call.next();
-      let firstByteTimedOut = false;
-      const firstByteTimer =
-        this.#firstByteTimeoutMs === null
-          ? undefined
-          : setTimeout(() => {
-              firstByteTimedOut = true;
-              attemptController.abort(new Error('first-byte timeout'));
-            }, this.#firstByteTimeoutMs);
-      const onFirstByte = (): void => clearTimeout(firstByteTimer);
-      let yielded = false;
-      try {
-        for await (const event of this.#attempt(body, toolNames, attemptController.signal, onFirstByte)) {
-          yielded = true;
-          yield event;
-        }
-        return;
-      } catch (error) {
-        if (request.signal.aborted) throw request.signal.reason;
-        if (call.deadlinePassed)
-          throw this.#timeoutError(`The upstream did not finish within ${this.#timeoutMs} ms.`, error);
-        const upstreamError = firstByteTimedOut
-          ? this.#timeoutError(`The upstream sent nothing within ${this.#firstByteTimeoutMs} ms.`, error)
-          : toUpstreamError(error);
-        if (yielded || !upstreamError.retryable || attempt >= this.#maxRetries) throw upstreamError;
-        const delayMs = this.#retryDelayMs(attempt, upstreamError);
-        if (delayMs === null) throw upstreamError;
+    const call = new CallAbort(request.signal, this.#timeoutMs);
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        const attemptController = call.next();
+        let firstByteTimedOut = false;
+        const firstByteTimer =
+          this.#firstByteTimeoutMs === null
+            ? undefined
+            : setTimeout(() => {
+                firstByteTimedOut = true;
+                attemptController.abort(new Error('first-byte timeout'));
+              }, this.#firstByteTimeoutMs);
+        const onFirstByte = (): void => clearTimeout(firstByteTimer);
+        let yielded = false;
         try {
-          await sleep(delayMs, undefined, { signal: call.next().signal });
-        } catch (sleepError) {
+          for await (const event of this.#attempt(body, toolNames, attemptController.signal, onFirstByte)) {
+            yielded = true;
+            yield event;
+          }
+          return;
+        } catch (error) {
           if (request.signal.aborted) throw request.signal.reason;
-          throw this.#timeoutError(`The upstream did not finish within ${this.#timeoutMs} ms.`, sleepError);
+          if (call.deadlinePassed)
+            throw this.#timeoutError(`The upstream did not finish within ${this.#timeoutMs} ms.`, error);
+          const upstreamError = firstByteTimedOut
+            ? this.#timeoutError(`The upstream sent nothing within ${this.#firstByteTimeoutMs} ms.`, error)
+            : toUpstreamError(error);
+          if (yielded || !upstreamError.retryable || attempt >= this.#maxRetries) throw upstreamError;
+          const delayMs = this.#retryDelayMs(attempt, upstreamError);
+          if (delayMs === null) throw upstreamError;
+          try {
+            await sleep(delayMs, undefined, { signal: call.next().signal });
+          } catch (sleepError) {
+            if (request.signal.aborted) throw request.signal.reason;
+            throw this.#timeoutError(`The upstream did not finish within ${this.#timeoutMs} ms.`, sleepError);
+          }
+        } finally {
+          clearTimeout(firstByteTimer);
         }
-      } finally {
-        clearTimeout(firstByteTimer);
       }
+    } finally {
+      call.close();
     }
   }
 
@@ -200,85 +199,77 @@ export class OpenAiChatAdapter implements ModelAdapter {
     }
     let complete = false;
     try {
-      yield* this.#readAnswer(answer, toolNames, signal, onFirstByte);
+      if (answer.status < 200 || answer.status > 299) {
+        const text = await answer.text().catch((error: unknown) => {
+          if (signal.aborted) throw error;
+          return '';
+        });
+        throw upstreamErrorForStatus(answer.status, parseJsonOrText(text), {
+          retryAfterSeconds: retryAfterSeconds(answer),
+        });
+      }
+
+      // Some servers answer a streaming request with plain JSON (and non-streaming is JSON anyway).
+      const contentType = answer.header('content-type') ?? '';
+      if (!this.#streaming || contentType.includes('application/json')) {
+        onFirstByte();
+        const text = await readBody(answer.text(), signal);
+        const completion = parseJsonOrText(text);
+        if (!isRecord(completion))
+          throw malformed(`The upstream answered with something that is not a completion: ${text.slice(0, 200)}`);
+        for (const event of mapCompletion(completion, { customToolNames: toolNames })) yield event;
+        complete = true;
+        return;
+      }
+
+      // The SSE parser is fed decoded text and hands back the messages each piece completes.
+      const messages: EventSourceMessage[] = [];
+      const parser = createParser({ onEvent: (message) => void messages.push(message) });
+      const decoder = new TextDecoder();
+      const chunks = answer.chunks()[Symbol.asyncIterator]();
+      const mapper = new ChatCompletionEventMapper({ customToolNames: toolNames });
+      let sawDone = false;
+      reading: for (;;) {
+        const result = await readBody(chunks.next(), signal);
+        if (result.done) break;
+        parser.feed(decoder.decode(result.value, { stream: true }));
+        for (let index = 0; index < messages.length; index++) {
+          // One piece may complete several messages; an abort while the consumer held the last
+          // event stops the rest.
+          signal.throwIfAborted();
+          const message = messages[index]!;
+          onFirstByte();
+          const data = message.data.trim();
+          if (data === '[DONE]') {
+            sawDone = true;
+            break reading;
+          }
+          if (data === '') continue;
+          const chunk = parseJsonOrText(data);
+          if (!isRecord(chunk)) throw malformed(`The upstream sent a malformed chunk: ${data.slice(0, 200)}`);
+          // llama.cpp and others name a failure with an SSE `event: error`.
+          if (message.event === 'error')
+            throw upstreamErrorFromPayload(
+              'error' in chunk ? chunk : { error: chunk },
+              'The upstream reported an error mid-stream',
+            );
+          for (const event of mapper.mapChunk(chunk)) yield event;
+        }
+        messages.length = 0;
+      }
+      if (!sawDone && !mapper.hasFinishReason) {
+        throw new UpstreamError({
+          message: 'The upstream closed the stream before a finish_reason or [DONE]: the answer is incomplete.',
+          code: 'upstream_error',
+          retryable: true,
+        });
+      }
+      for (const event of mapper.finish()) yield event;
       complete = true;
     } finally {
       if (complete) answer.drain();
       else answer.discard();
     }
-  }
-
-  async *#readAnswer(
-    answer: UpstreamAnswer,
-    toolNames: ReadonlySet<string>,
-    signal: AbortSignal,
-    onFirstByte: () => void,
-  ): AsyncGenerator<ModelEvent> {
-    if (answer.status < 200 || answer.status > 299) {
-      const text = await answer.text().catch((error: unknown) => {
-        if (signal.aborted) throw error;
-        return '';
-      });
-      throw upstreamErrorForStatus(answer.status, parseJsonOrText(text), {
-        retryAfterSeconds: retryAfterSeconds(answer),
-      });
-    }
-
-    // Some servers answer a streaming request with plain JSON (and non-streaming is JSON anyway).
-    const contentType = answer.header('content-type') ?? '';
-    if (!this.#streaming || contentType.includes('application/json')) {
-      onFirstByte();
-      const text = await readBody(answer.text(), signal);
-      const completion = parseJsonOrText(text);
-      if (!isRecord(completion))
-        throw malformed(`The upstream answered with something that is not a completion: ${text.slice(0, 200)}`);
-      yield* mapCompletion(completion, { customToolNames: toolNames });
-      return;
-    }
-
-    // The SSE parser is fed decoded text and hands back the messages each piece completes.
-    const messages: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (message) => void messages.push(message) });
-    const decoder = new TextDecoder();
-    const chunks = answer.chunks()[Symbol.asyncIterator]();
-    const mapper = new ChatCompletionEventMapper({ customToolNames: toolNames });
-    let sawDone = false;
-    reading: for (;;) {
-      const result = await readBody(chunks.next(), signal);
-      if (result.done) break;
-      parser.feed(decoder.decode(result.value, { stream: true }));
-      for (let index = 0; index < messages.length; index++) {
-        // One piece may complete several messages; an abort while the consumer held the last
-        // event stops the rest.
-        signal.throwIfAborted();
-        const message = messages[index]!;
-        onFirstByte();
-        const data = message.data.trim();
-        if (data === '[DONE]') {
-          sawDone = true;
-          break reading;
-        }
-        if (data === '') continue;
-        const chunk = parseJsonOrText(data);
-        if (!isRecord(chunk)) throw malformed(`The upstream sent a malformed chunk: ${data.slice(0, 200)}`);
-        // llama.cpp and others name a failure with an SSE `event: error`.
-        if (message.event === 'error')
-          throw upstreamErrorFromPayload(
-            'error' in chunk ? chunk : { error: chunk },
-            'The upstream reported an error mid-stream',
-          );
-        yield* mapper.mapChunk(chunk);
-      }
-      messages.length = 0;
-    }
-    if (!sawDone && !mapper.hasFinishReason) {
-      throw new UpstreamError({
-        message: 'The upstream closed the stream before a finish_reason or [DONE]: the answer is incomplete.',
-        code: 'upstream_error',
-        retryable: true,
-      });
-    }
-    yield* mapper.finish();
   }
 
   #timeoutError(message: string, cause: unknown): UpstreamError {
