@@ -1,5 +1,6 @@
 /**
- * `node bench/search-latency.ts [--sizes 10000,100000] [--queries 200] [--seconds-per-row 30] [--database-url URL]`
+ * `node bench/search-latency.ts [--sizes 10000,100000] [--queries 200] [--seconds-per-row 30] [--database-url URL]
+ *   [--databases sqlite,postgres]`
  * (also `npm run bench -- --scenario search-latency`)
  *
  * Latency of vector-store search at 10k and 100k chunks, timed around the store's `search` call in
@@ -19,6 +20,7 @@
  *   what the other store's chunks cost it (FTS5's index spans every store).
  * - PostgreSQL (with --database-url, or RIPOSTE_TEST_DATABASE_URL): keyword-only, in a fresh
  *   schema that is dropped afterwards.
+ * - `--databases` picks which of the two run (both by default), e.g. `--databases postgres`.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +54,8 @@ export interface SearchLatencyOptions {
   secondsPerRow: number;
   /** PostgreSQL for a keyword-only run, or null to skip it. */
   databaseUrl: string | null;
+  /** False to skip the SQLite rows (to time PostgreSQL alone); true when absent. */
+  sqlite?: boolean;
   datasetDirectory: string;
   log: (line: string) => void;
 }
@@ -69,7 +73,11 @@ export interface SearchLatencyRow {
 }
 
 export interface SearchLatencyResult {
-  settings: Omit<SearchLatencyOptions, 'log' | 'databaseUrl'> & { postgres: boolean; chunksPerFile: number };
+  settings: Omit<SearchLatencyOptions, 'log' | 'databaseUrl' | 'sqlite'> & {
+    sqlite: boolean;
+    postgres: boolean;
+    chunksPerFile: number;
+  };
   loads: Array<{ database: string; chunks: number; seconds: number }>;
   rows: SearchLatencyRow[];
 }
@@ -214,6 +222,7 @@ export async function runSearchLatency(options: SearchLatencyOptions): Promise<S
       chunkWords: options.chunkWords,
       secondsPerRow: options.secondsPerRow,
       datasetDirectory: options.datasetDirectory,
+      sqlite: options.sqlite ?? true,
       postgres: options.databaseUrl !== null,
       chunksPerFile: CHUNKS_PER_FILE,
     },
@@ -221,7 +230,7 @@ export async function runSearchLatency(options: SearchLatencyOptions): Promise<S
     rows: [],
   };
 
-  for (const size of options.sizes) {
+  for (const size of (options.sqlite ?? true) ? options.sizes : []) {
     const directory = mkdtempSync(join(tmpdir(), 'riposte-bench-latency-'));
     let storage: Storage | null = null;
     try {
@@ -309,14 +318,17 @@ async function main(): Promise<void> {
       'seconds-per-row': { type: 'string', default: '30' },
       'database-url': { type: 'string' },
       'no-postgres': { type: 'boolean', default: false },
+      databases: { type: 'string', default: 'sqlite,postgres' },
       dataset: { type: 'string', default: DEFAULT_CRANFIELD_DIRECTORY },
       'results-dir': { type: 'string', default: join(BENCH_DIRECTORY, 'results') },
     },
   });
   const log = (line: string): void => void process.stderr.write(`[search-latency] ${line}\n`);
-  const databaseUrl = values['no-postgres']
-    ? null
-    : (values['database-url'] ?? process.env.RIPOSTE_TEST_DATABASE_URL ?? null);
+  const databases = new Set(values.databases.split(','));
+  const databaseUrl =
+    values['no-postgres'] || !databases.has('postgres')
+      ? null
+      : (values['database-url'] ?? process.env.RIPOSTE_TEST_DATABASE_URL ?? null);
   const result = await runSearchLatency({
     sizes: values.sizes.split(',').map(Number),
     queries: Number(values.queries),
@@ -324,6 +336,7 @@ async function main(): Promise<void> {
     chunkWords: Number(values['chunk-words']),
     secondsPerRow: Number(values['seconds-per-row']),
     databaseUrl,
+    sqlite: databases.has('sqlite'),
     datasetDirectory: values.dataset,
     log,
   });

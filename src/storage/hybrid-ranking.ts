@@ -10,6 +10,13 @@ export const candidatesPerList = 50;
 /** RRF's constant: 60 as in Cormack et al. (2009), the value Elasticsearch and OpenSearch use. */
 export const reciprocalRankConstant = 60;
 
+/**
+ * BM25's term-frequency saturation (k1) and length normalisation (b): the usual values, and the
+ * ones SQLite's FTS5 bm25() has built in, which the PostgreSQL store's BM25 uses too.
+ */
+export const bm25K1 = 1.2;
+export const bm25B = 0.75;
+
 /** More terms than this add nothing a user meant and only slow the full-text query down. */
 const maximumTerms = 64;
 
@@ -55,8 +62,8 @@ export function fts5Query(query: string): string | null {
  * chunk's score normalised to 0–1: the RRF sum divided by the best sum possible over the lists
  * that found anything (first in every one of them). Lists that found nothing do not count, so a
  * keyword-only search (no embeddings) still gives its best hit 1, and a query with no keyword in
- * the corpus is judged by its vector hits alone. Ranks, not raw scores, are fused because BM25,
- * ts_rank_cd and cosine distance live on unrelated scales.
+ * the corpus is judged by its vector hits alone. Ranks, not raw scores, are fused because BM25
+ * and cosine distance live on unrelated scales.
  */
 export function fuseRankings<Id>(lists: ReadonlyArray<readonly Id[]>): Map<Id, number> {
   const sums = new Map<Id, number>();

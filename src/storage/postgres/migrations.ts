@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { postgresKeywordIndexMigration } from './postgres-keyword-index-migration.ts';
 import { postgresVectorStoreMigration } from './postgres-vector-store-migration.ts';
 
 /** One schema change. Versions only grow; a released step is never edited, only followed. */
@@ -184,6 +185,7 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     `,
   },
   postgresVectorStoreMigration,
+  postgresKeywordIndexMigration,
 ];
 
 /**

@@ -1,6 +1,14 @@
 import { planComparison } from '../attribute-filter-plan.ts';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
-import { candidatesPerList, chunkText, fuseRankings, keywordTerms, topFused } from '../hybrid-ranking.ts';
+import {
+  bm25B,
+  bm25K1,
+  candidatesPerList,
+  chunkText,
+  fuseRankings,
+  keywordTerms,
+  topFused,
+} from '../hybrid-ranking.ts';
 import { nameText, parseNameText } from '../item-key.ts';
 import { pageFromRows, planItemPage } from '../item-page-plan.ts';
 import type {
@@ -93,8 +101,8 @@ interface FileRow {
 type CountsRow = Record<keyof FileCounts, number>;
 
 /**
- * VectorStoreStore on PostgreSQL. Keyword search is full-text search (english configuration,
- * GIN index) ranked by ts_rank_cd; vector search, with pgvector, is exact cosine distance over
+ * VectorStoreStore on PostgreSQL. Keyword search is BM25 over postings that triggers keep in step
+ * with the chunks (english stemming and stop words; postgres-keyword-index-migration.ts); vector search, with pgvector, is exact cosine distance over
  * the searched stores' chunks (no ANN index: an HNSW index needs one fixed dimension). Both lists
  * are fused by hybrid-ranking.ts, as on SQLite.
  */
@@ -487,7 +495,7 @@ export class PostgresVectorStoreStore implements VectorStoreStore {
     // pass the filter. Every ranked list reads through the same conditions ($1, $2, then the
     // filter's parameters); each list's own parameters follow.
     const scopeParameters: unknown[] = [owner, JSON.stringify(storeIds)];
-    const scope = `file.owner = $1 AND chunk.vector_store_id IN (SELECT json_array_elements_text($2::json))
+    const scope = `file.owner = $1 AND file.vector_store_id IN (SELECT json_array_elements_text($2::json))
       AND file.status = 'completed'
       AND ${request.filters === null ? 'true' : postgresFilter(request.filters, scopeParameters)}`;
     const fromChunks = `vector_store_chunks AS chunk
@@ -498,15 +506,53 @@ export class PostgresVectorStoreStore implements VectorStoreStore {
     for (const [queryIndex, query] of request.queries.entries()) {
       const terms = keywordTerms(query);
       if (terms.length > 0) {
-        // plainto_tsquery stems and quotes the words (stop words drop out); its ANDs become ORs,
-        // so a chunk needs only some of the words and ts_rank_cd ranks those with more higher.
+        // BM25 over the postings (see postgres-keyword-index-migration.ts) of the query's
+        // lexemes: to_tsvector stems the words and drops stop words as the chunks' vectors did,
+        // and a chunk needs only some of the words. Each chunk is scored with its own store's
+        // statistics (N, average length, df), so searching several stores together ranks each
+        // store's chunks as searching it alone would, and one store's data never moves another's
+        // ranking; scores from stores of very different sizes are then not strictly comparable,
+        // which fusion by rank absorbs. df counts every chunk of the store, whatever the filter.
+        //
+        // Per posting, BM25 is weight × tf / (tf + k1(1 − b) + (k1·b / average length) × length),
+        // weight = idf × (k1 + 1): the factors that do not vary within a (store, lexeme) are worked
+        // out once, in float8 (a bare decimal literal would make the sum numeric, several times
+        // slower). The CTEs are materialized so that the files in scope are read once into a
+        // hash, whatever the planner guesses of tables that were never analyzed.
         const rows = await this.rows<{ id: string | number }>(
-          `WITH query AS (
-             SELECT replace(plainto_tsquery('english', $${next})::text, ' & ', ' | ')::tsquery AS terms
+          `WITH statistics AS MATERIALIZED (
+             SELECT vector_store_id, chunk_count::float8 AS chunk_count,
+               total_length::float8 / chunk_count AS average_length
+             FROM vector_store_keyword_stats
+             WHERE vector_store_id IN (SELECT json_array_elements_text($2::json)) AND chunk_count > 0
+           ), scoped AS MATERIALIZED (
+             SELECT file.vector_store_id, file.file_id FROM vector_store_files AS file WHERE ${scope}
+           ), matched AS MATERIALIZED (
+             SELECT posting.* FROM vector_store_postings AS posting
+             JOIN statistics ON statistics.vector_store_id = posting.vector_store_id
+             WHERE posting.lexeme IN (SELECT lexeme FROM unnest(to_tsvector('english', $${next})))
+           ), weights AS MATERIALIZED (
+             SELECT frequency.vector_store_id, frequency.lexeme,
+               ln(1 + (statistics.chunk_count - frequency.df + 0.5) / (frequency.df + 0.5))
+                 * ${bm25K1 + 1}::float8 AS weight,
+               ${bm25K1 * (1 - bm25B)}::float8 AS length_constant,
+               ${bm25K1 * bm25B}::float8 / statistics.average_length AS length_factor
+             FROM (
+               SELECT vector_store_id, lexeme, sum(cardinality(chunk_ids))::float8 AS df FROM matched
+               GROUP BY vector_store_id, lexeme
+             ) AS frequency
+             JOIN statistics ON statistics.vector_store_id = frequency.vector_store_id
            )
-           SELECT chunk.id FROM ${fromChunks}, query
-           WHERE chunk.search_vector @@ query.terms AND ${scope}
-           ORDER BY ts_rank_cd(chunk.search_vector, query.terms) DESC, chunk.id
+           SELECT posting.chunk_id AS id
+           FROM matched
+           JOIN scoped ON scoped.vector_store_id = matched.vector_store_id AND scoped.file_id = matched.file_id
+           JOIN weights ON weights.vector_store_id = matched.vector_store_id AND weights.lexeme = matched.lexeme
+           CROSS JOIN LATERAL unnest(matched.chunk_ids, matched.term_frequencies, matched.chunk_lengths)
+             AS posting (chunk_id, term_frequency, chunk_length)
+           GROUP BY posting.chunk_id
+           ORDER BY sum(weights.weight * posting.term_frequency / (posting.term_frequency
+             + weights.length_constant + weights.length_factor * posting.chunk_length)) DESC,
+             posting.chunk_id
            LIMIT ${candidatesPerList}`,
           [...scopeParameters, terms.join(' ')],
         );
