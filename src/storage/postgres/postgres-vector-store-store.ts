@@ -524,7 +524,8 @@ export class PostgresVectorStoreStore implements VectorStoreStore {
              SELECT vector_store_id, chunk_count::float8 AS chunk_count,
                total_length::float8 / chunk_count AS average_length
              FROM vector_store_keyword_stats
-             WHERE vector_store_id IN (SELECT json_array_elements_text($2::json)) AND chunk_count > 0
+             WHERE vector_store_id IN (SELECT json_array_elements_text($2::json))
+               AND chunk_count > 0 AND total_length > 0
            ), scoped AS MATERIALIZED (
              SELECT file.vector_store_id, file.file_id FROM vector_store_files AS file WHERE ${scope}
            ), matched AS MATERIALIZED (
