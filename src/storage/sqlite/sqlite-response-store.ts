@@ -3,8 +3,7 @@ import { CursorNotFoundError } from '../cursor-not-found-error.ts';
 import { pageFromRows, planItemPage } from '../item-page-plan.ts';
 import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, StoredResponse } from '../stores.ts';
 import { readItem, readNullableText, readNumber, readText } from './sqlite-rows.ts';
-import type { ImmediateTransaction } from './sqlite-transaction.ts';
-import { immediateTransaction } from './sqlite-transaction.ts';
+import { SqliteWriteBatch } from './sqlite-write-batch.ts';
 
 /**
  * ResponseStore on one SQLite connection. Every statement is prepared once here; node:sqlite runs
@@ -12,10 +11,14 @@ import { immediateTransaction } from './sqlite-transaction.ts';
  * connection, and BEGIN IMMEDIATE takes the write lock up front so a second process waits
  * (busy_timeout) instead of failing half-way.
  *
+ * A response's two writes on the hot path — stored when it starts, and when it ends — go through
+ * the connection's SqliteWriteBatch, committed together with those of other responses that start
+ * or end in the same turn of the event loop.
+ *
  * A deleted response is really deleted; its items go with it (ON DELETE CASCADE).
  */
 export class SqliteResponseStore implements ResponseStore {
-  private readonly inTransaction: ImmediateTransaction;
+  private readonly writes: SqliteWriteBatch;
   private readonly statements: {
     insertResponse: StatementSync;
     insertItem: StatementSync;
@@ -33,8 +36,8 @@ export class SqliteResponseStore implements ResponseStore {
     failRunning: StatementSync;
   };
 
-  constructor(database: DatabaseSync) {
-    this.inTransaction = immediateTransaction(database);
+  constructor(database: DatabaseSync, writes: SqliteWriteBatch = new SqliteWriteBatch(database)) {
+    this.writes = writes;
     this.statements = {
       insertResponse: database.prepare(
         'INSERT INTO responses (id, owner, created_at, status, previous_response_id, response) VALUES (?, ?, ?, ?, ?, ?)',
@@ -93,16 +96,19 @@ export class SqliteResponseStore implements ResponseStore {
 
   async create(record: StoredResponse, inputItems: StoredItem[]): Promise<void> {
     const statements = this.statements;
-    this.inTransaction(() => {
+    // Serialised now: the batch runs later, and the caller's objects are theirs again on return.
+    const response = JSON.stringify(record.response);
+    const items = serialiseItems(inputItems);
+    await this.writes.run(() => {
       statements.insertResponse.run(
         record.id,
         record.owner,
         record.createdAt,
         record.status,
         record.previousResponseId,
-        JSON.stringify(record.response),
+        response,
       );
-      this.insertItems(record.owner, record.id, 'input', inputItems);
+      this.insertItems(record.owner, record.id, 'input', items);
     });
   }
 
@@ -115,11 +121,13 @@ export class SqliteResponseStore implements ResponseStore {
     outputItems: StoredItem[],
   ): Promise<void> {
     const statements = this.statements;
-    this.inTransaction(() => {
-      const updated = statements.finishResponse.run(status, JSON.stringify(response), owner, id);
+    const serialised = JSON.stringify(response);
+    const items = serialiseItems(outputItems);
+    await this.writes.run(() => {
+      const updated = statements.finishResponse.run(status, serialised, owner, id);
       if (Number(updated.changes) === 0) return;
-      statements.trimOutputItems.run(id, outputItems.length);
-      this.insertItems(owner, id, 'output', outputItems);
+      statements.trimOutputItems.run(id, items.length);
+      this.insertItems(owner, id, 'output', items);
     });
   }
 
@@ -194,10 +202,15 @@ export class SqliteResponseStore implements ResponseStore {
     return Number(this.statements.failRunning.run(error, cutoff).changes);
   }
 
-  private insertItems(owner: string, responseId: string, kind: 'input' | 'output', items: StoredItem[]): void {
+  private insertItems(
+    owner: string,
+    responseId: string,
+    kind: 'input' | 'output',
+    items: Array<{ id: string; json: string }>,
+  ): void {
     const insertItem = this.statements.insertItem;
     items.forEach((item, position) => {
-      insertItem.run(responseId, kind, position, owner, item.id, JSON.stringify(item));
+      insertItem.run(responseId, kind, position, owner, item.id, item.json);
     });
   }
 
@@ -207,4 +220,8 @@ export class SqliteResponseStore implements ResponseStore {
     if (typeof position !== 'number') throw new CursorNotFoundError(param, cursor);
     return position;
   }
+}
+
+function serialiseItems(items: StoredItem[]): Array<{ id: string; json: string }> {
+  return items.map((item) => ({ id: item.id, json: JSON.stringify(item) }));
 }

@@ -9,6 +9,7 @@ import { SqliteVectorStoreStore } from './sqlite-vector-store-store.ts';
 import { SqliteConversationStore } from './sqlite-conversation-store.ts';
 import { SqlitePromptStore } from './sqlite-prompt-store.ts';
 import { SqliteResponseStore } from './sqlite-response-store.ts';
+import { SqliteWriteBatch } from './sqlite-write-batch.ts';
 
 export interface SqliteStorageOptions {
   /** The database file (created when missing). */
@@ -35,11 +36,12 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     database.close();
     throw error;
   }
+  const writes = new SqliteWriteBatch(database);
   let closed = false;
   return {
     kind: 'sqlite',
     location: options.path,
-    responses: new SqliteResponseStore(database),
+    responses: new SqliteResponseStore(database, writes),
     conversations: new SqliteConversationStore(database),
     prompts: new SqlitePromptStore(database),
     background: new SqliteBackgroundStore(database),
@@ -49,6 +51,8 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     async close() {
       if (closed) return;
       closed = true;
+      // Writes still waiting for their batch are committed, not lost.
+      writes.flush();
       database.close();
     },
   };
