@@ -16,8 +16,9 @@
  *   They mean nothing, and no quality is measured with them; exact cosine search costs the same
  *   whatever the vectors mean, so the latency is honest.
  * - SQLite: keyword-only and hybrid (FTS5 + sqlite-vec). The 100k database holds two stores,
- *   10k + 90k chunks: searching both is the 100k figure, and searching the 10k one alone shows
- *   what the other store's chunks cost it (FTS5's index spans every store).
+ *   10k + 90k chunks of one owner: searching both is the 100k figure, and searching the 10k one
+ *   alone shows what the other store's chunks cost it (the owner's FTS5 index holds both stores;
+ *   the MATCH restricts itself to the searched one).
  * - PostgreSQL (with --database-url, or RIPOSTE_TEST_DATABASE_URL): keyword-only, in a fresh
  *   schema that is dropped afterwards.
  * - `--databases` picks which of the two run (both by default), e.g. `--databases postgres`.

@@ -1,11 +1,13 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { sqliteVectorStoreMigration } from './sqlite-vector-store-migration.ts';
+import { sqliteVectorStoreIndexMigration, sqliteVectorStoreMigration } from './sqlite-vector-store-migration.ts';
 
 /** One schema change. Versions only grow; a released step is never edited, only followed. */
 export interface SqliteMigration {
   version: number;
   name: string;
   sql: string;
+  /** Runs after `sql`, in the same transaction, for a step SQL alone cannot say (tables named by data). */
+  apply?: (database: DatabaseSync) => void;
 }
 
 export const sqliteMigrations: readonly SqliteMigration[] = [
@@ -165,6 +167,7 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
     `,
   },
   sqliteVectorStoreMigration,
+  sqliteVectorStoreIndexMigration,
 ];
 
 /**
@@ -188,6 +191,7 @@ export function migrateSqlite(database: DatabaseSync, migrations: readonly Sqlit
     for (const migration of [...migrations].sort((left, right) => left.version - right.version)) {
       if (applied.has(migration.version)) continue;
       database.exec(migration.sql);
+      migration.apply?.(database);
       record.run(migration.version, migration.name, Math.floor(Date.now() / 1000));
     }
     database.exec('COMMIT');

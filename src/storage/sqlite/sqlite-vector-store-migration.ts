@@ -1,4 +1,6 @@
 import type { SqliteMigration } from './migrations.ts';
+import { ownerChunkIndex } from './sqlite-chunk-index.ts';
+import { readText } from './sqlite-rows.ts';
 
 /**
  * Vector stores, their files, file batches and chunks, with an FTS5 index over chunk text.
@@ -82,4 +84,36 @@ export const sqliteVectorStoreMigration: SqliteMigration = {
       INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
     END;
   `,
+};
+
+/**
+ * The full-text index moves from one table over every owner's chunks to one per owner, each row
+ * with its store's sequence (sqlite-chunk-index.ts says why). The owners' tables are named by a
+ * number from vector_store_chunk_indexes, so they are created by `apply`, which also refills them
+ * from the chunks already stored; the old index and its triggers go.
+ */
+export const sqliteVectorStoreIndexMigration: SqliteMigration = {
+  version: 21,
+  name: 'full-text index of vector-store chunks per owner, restricted by store',
+  sql: `
+    DROP TRIGGER vector_store_chunks_fts_insert;
+    DROP TRIGGER vector_store_chunks_fts_delete;
+    DROP TABLE vector_store_chunks_fts;
+    -- "number" names the owner's index table (vector_store_chunks_fts_<number>); rows are never
+    -- deleted, so a number is never given to another owner.
+    CREATE TABLE vector_store_chunk_indexes (
+      number INTEGER PRIMARY KEY,
+      owner TEXT NOT NULL UNIQUE
+    );
+  `,
+  apply(database) {
+    const owners = database
+      .prepare(
+        `SELECT DISTINCT store.owner FROM vector_stores AS store
+         WHERE EXISTS (SELECT 1 FROM vector_store_chunks AS chunk WHERE chunk.vector_store_id = store.id)
+         ORDER BY store.owner`,
+      )
+      .all();
+    for (const row of owners) ownerChunkIndex(database, readText(row, 'owner'), true);
+  },
 };
