@@ -53,7 +53,7 @@ export async function startServer(
   mkdirSync(config.dataDirectory, { recursive: true });
   const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDirectory: config.dataDirectory });
   let jobs: Jobs | null = null;
-  const blobStore = openBlobStore(config.blobs, config.dataDirectory);
+  const blobStore = await openBlobStore(config.blobs, config.dataDirectory);
   try {
     // A response that was in progress when a previous SQLite process died can never finish now.
     // On PostgreSQL another replica may still be running it, so only long-stale ones are ended.

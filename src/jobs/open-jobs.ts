@@ -2,8 +2,8 @@ import type { EventBus } from './event-bus.ts';
 import { InMemoryEventBus } from './in-memory-event-bus.ts';
 import { InProcessJobQueue } from './in-process-job-queue.ts';
 import type { IngestionJob, JobQueue } from './job-queue.ts';
-import { PgBossJobQueue } from './pg-boss-job-queue.ts';
-import { PostgresEventBus } from './postgres-event-bus.ts';
+import type { PgBossJobQueue } from './pg-boss-job-queue.ts';
+import type { PostgresEventBus } from './postgres-event-bus.ts';
 
 export const INGESTION_QUEUE = 'riposte-ingestion';
 export const ABANDONED_INGESTION_QUEUE = 'riposte-ingestion-abandoned';
@@ -34,7 +34,8 @@ export interface Jobs {
 
 /**
  * The job queue and event bus that fit the storage: in-process for SQLite, where there is one
- * process; pg-boss and LISTEN/NOTIFY for PostgreSQL, where there may be several replicas.
+ * process; pg-boss and LISTEN/NOTIFY for PostgreSQL, where there may be several replicas (loaded
+ * only then: pg-boss and pg are some 10 MB of memory an embedded server never uses).
  */
 export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
   const onError = options.onError ?? (() => undefined);
@@ -54,13 +55,17 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
       },
     };
   }
+  const [pgBoss, postgresBus] = await Promise.all([
+    import('./pg-boss-job-queue.ts'),
+    import('./postgres-event-bus.ts'),
+  ]);
   const schema = options.jobSchema ?? 'riposte_jobs';
-  const queue = await PgBossJobQueue.open({ connectionString: options.databaseUrl, schema, onError });
+  const queue = await pgBoss.PgBossJobQueue.open({ connectionString: options.databaseUrl, schema, onError });
   let abandonedIngestionQueue: PgBossJobQueue<IngestionJob>;
   let ingestionQueue: PgBossJobQueue<IngestionJob>;
   try {
     // Opened first: the ingestion queue names it as its dead-letter queue.
-    abandonedIngestionQueue = await PgBossJobQueue.open<IngestionJob>({
+    abandonedIngestionQueue = await pgBoss.PgBossJobQueue.open<IngestionJob>({
       connectionString: options.databaseUrl,
       schema,
       queueName: ABANDONED_INGESTION_QUEUE,
@@ -76,7 +81,7 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
   }
   try {
     // A queue of its own, so a burst of uploads never keeps background responses waiting.
-    ingestionQueue = await PgBossJobQueue.open<IngestionJob>({
+    ingestionQueue = await pgBoss.PgBossJobQueue.open<IngestionJob>({
       connectionString: options.databaseUrl,
       schema,
       queueName: INGESTION_QUEUE,
@@ -96,7 +101,7 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
   }
   let bus: PostgresEventBus;
   try {
-    bus = await PostgresEventBus.open({ connectionString: options.databaseUrl, onError });
+    bus = await postgresBus.PostgresEventBus.open({ connectionString: options.databaseUrl, onError });
   } catch (error) {
     await queue.close();
     await ingestionQueue.close();

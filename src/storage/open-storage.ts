@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { openPostgresStorage } from './postgres/postgres-storage.ts';
 import { openSqliteStorage } from './sqlite/sqlite-storage.ts';
 import type { Storage } from './stores.ts';
 
@@ -11,7 +10,10 @@ export interface OpenStorageOptions {
   dataDirectory: string;
 }
 
-/** Opens the configured storage: PostgreSQL when a database URL is set, otherwise SQLite. */
+/**
+ * Opens the configured storage: PostgreSQL when a database URL is set, otherwise SQLite. The
+ * PostgreSQL store (and `pg`) is loaded only then, so an embedded server does not carry it.
+ */
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
   if (options.databaseUrl !== null && options.databaseUrl !== '') {
     if (!/^postgres(ql)?:\/\//i.test(options.databaseUrl)) {
@@ -19,6 +21,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(options.databaseUrl)?.[0] ?? 'none';
       throw new Error(`Unsupported database URL scheme '${scheme}': use postgres:// or postgresql://.`);
     }
+    const { openPostgresStorage } = await import('./postgres/postgres-storage.ts');
     return openPostgresStorage({ url: options.databaseUrl });
   }
   await mkdir(options.dataDirectory, { recursive: true });
