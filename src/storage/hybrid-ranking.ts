@@ -57,25 +57,49 @@ export function fts5Query(query: string): string | null {
   return terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(' OR ');
 }
 
+/** How much each kind of ranked list counts in the fusion (the file_search tool's `hybrid_search`). */
+export interface FusionWeights {
+  /** Keyword (BM25) lists: `text_weight`. */
+  text: number;
+  /** Vector-similarity lists: `embedding_weight`. */
+  embedding: number;
+}
+
+export const EQUAL_WEIGHTS: FusionWeights = { text: 1, embedding: 1 };
+
+/** One query's keyword hits or its vector hits, best first. */
+export interface RankedList<Id> {
+  kind: keyof FusionWeights;
+  ids: readonly Id[];
+}
+
 /**
- * Fuses ranked lists of chunk ids (best first) with Reciprocal Rank Fusion and returns each
- * chunk's score normalised to 0–1: the RRF sum divided by the best sum possible over the lists
+ * Fuses ranked lists of chunk ids with weighted Reciprocal Rank Fusion and returns each chunk's
+ * score normalised to 0–1: the weighted RRF sum divided by the best sum possible over the lists
  * that found anything (first in every one of them). Lists that found nothing do not count, so a
  * keyword-only search (no embeddings) still gives its best hit 1, and a query with no keyword in
- * the corpus is judged by its vector hits alone. Ranks, not raw scores, are fused because BM25
- * and cosine distance live on unrelated scales.
+ * the corpus is judged by its vector hits alone. A weight of 0 leaves its kind of list out —
+ * unless that leaves nothing (text_weight 0 on a server without embeddings), when every list
+ * counts alike rather than the search finding nothing. Ranks, not raw scores, are fused because
+ * BM25 and cosine distance live on unrelated scales.
  */
-export function fuseRankings<Id>(lists: ReadonlyArray<readonly Id[]>): Map<Id, number> {
+export function fuseRankings<Id>(
+  lists: ReadonlyArray<RankedList<Id>>,
+  weights: FusionWeights = EQUAL_WEIGHTS,
+): Map<Id, number> {
+  const found = lists.filter((list) => list.ids.length > 0);
+  const weighted = found.filter((list) => weights[list.kind] > 0);
+  const counted = weighted.length > 0 ? weighted : found;
+  const weightOf = (list: RankedList<Id>): number => (weighted.length > 0 ? weights[list.kind] : 1);
   const sums = new Map<Id, number>();
-  let contributingLists = 0;
-  for (const list of lists) {
-    if (list.length === 0) continue;
-    contributingLists += 1;
-    list.forEach((id, index) => {
-      sums.set(id, (sums.get(id) ?? 0) + 1 / (reciprocalRankConstant + index + 1));
+  let best = 0;
+  for (const list of counted) {
+    const weight = weightOf(list);
+    best += weight / (reciprocalRankConstant + 1);
+    list.ids.forEach((id, index) => {
+      sums.set(id, (sums.get(id) ?? 0) + weight / (reciprocalRankConstant + index + 1));
     });
   }
-  const best = contributingLists / (reciprocalRankConstant + 1);
   const scores = new Map<Id, number>();
   for (const [id, sum] of sums) scores.set(id, Math.min(1, sum / best));
   return scores;

@@ -284,6 +284,19 @@ export function describeVectorStoreContract(stores: () => VectorStoreStore): voi
         assert.deepEqual(new Set(fileIds(fused).slice(0, 2)), new Set(['file-revenue', 'file-revenue-notes']));
         assert.deepEqual(new Set(fileIds(fused).slice(2)), new Set(['file-fox', 'file-car']));
         assert.ok((fused[1]?.score ?? 0) > (fused[2]?.score ?? 1));
+        // Weights (the file_search tool's hybrid_search): 0 leaves a kind of list out.
+        const keywordOnly = await stores().search(owner, [store.id], {
+          ...searchFor('revenue'),
+          queryEmbeddings: [direction(1.1)],
+          weights: { text: 1, embedding: 0 },
+        });
+        assert.deepEqual(new Set(fileIds(keywordOnly)), new Set(['file-revenue', 'file-revenue-notes']));
+        const vectorsOnly = await stores().search(owner, [store.id], {
+          ...searchFor('car upkeep revenue'),
+          queryEmbeddings: [direction(2.1)],
+          weights: { text: 0, embedding: 1 },
+        });
+        assert.equal(vectorsOnly[0]?.fileId, 'file-car', 'the keyword hits for revenue count for nothing');
         // Chunks of another dimension are skipped, not an error.
         assert.deepEqual(
           fileIds(

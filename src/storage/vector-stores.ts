@@ -3,6 +3,7 @@
  * SQLite implements search with FTS5 (BM25) and sqlite-vec; PostgreSQL with full-text search and
  * pgvector where the extension is available. Both pass one contract suite.
  */
+import type { FusionWeights } from './hybrid-ranking.ts';
 
 export type VectorStoreStatus = 'expired' | 'in_progress' | 'completed';
 export type VectorStoreFileStatus = 'in_progress' | 'completed' | 'cancelled' | 'failed';
@@ -80,6 +81,8 @@ export interface SearchRequest {
   maxResults: number;
   /** Results scoring below are dropped (0–1 after normalisation). */
   scoreThreshold: number;
+  /** How keyword and vector hits count in the fusion; equal when absent. */
+  weights?: FusionWeights;
 }
 
 export interface SearchHit {

@@ -6,6 +6,7 @@ import {
   candidatesPerList,
   chunkText,
   fuseRankings,
+  type RankedList,
   keywordTerms,
   topFused,
 } from '../hybrid-ranking.ts';
@@ -502,7 +503,7 @@ export class PostgresVectorStoreStore implements VectorStoreStore {
       JOIN vector_store_files AS file ON file.vector_store_id = chunk.vector_store_id AND file.file_id = chunk.file_id`;
     const next = scopeParameters.length + 1;
 
-    const lists: number[][] = [];
+    const lists: Array<RankedList<number>> = [];
     for (const [queryIndex, query] of request.queries.entries()) {
       const terms = keywordTerms(query);
       if (terms.length > 0) {
@@ -557,7 +558,7 @@ export class PostgresVectorStoreStore implements VectorStoreStore {
            LIMIT ${candidatesPerList}`,
           [...scopeParameters, terms.join(' ')],
         );
-        lists.push(rows.map((row) => Number(row.id)));
+        lists.push({ kind: 'text', ids: rows.map((row) => Number(row.id)) });
       }
       const embedding = request.queryEmbeddings?.[queryIndex];
       if (this.supportsVectors && embedding !== undefined) {
@@ -570,11 +571,11 @@ export class PostgresVectorStoreStore implements VectorStoreStore {
            LIMIT ${candidatesPerList}`,
           [...scopeParameters, embedding.length, vectorLiteral(embedding)],
         );
-        lists.push(rows.map((row) => Number(row.id)));
+        lists.push({ kind: 'embedding', ids: rows.map((row) => Number(row.id)) });
       }
     }
 
-    const top = topFused(fuseRankings(lists), request.scoreThreshold, request.maxResults);
+    const top = topFused(fuseRankings(lists, request.weights), request.scoreThreshold, request.maxResults);
     if (top.length === 0) return [];
     const rows = await this.rows<{
       id: string | number;

@@ -1,7 +1,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { planComparison } from '../attribute-filter-plan.ts';
 import { CursorNotFoundError } from '../cursor-not-found-error.ts';
-import { candidatesPerList, chunkText, fts5Query, fuseRankings, topFused } from '../hybrid-ranking.ts';
+import { candidatesPerList, chunkText, fts5Query, fuseRankings, topFused, type RankedList } from '../hybrid-ranking.ts';
 import { nameText, parseNameText } from '../item-key.ts';
 import { pageFromRows, planItemPage } from '../item-page-plan.ts';
 import type {
@@ -511,7 +511,7 @@ export class SqliteVectorStoreStore implements VectorStoreStore {
     };
 
     const table = ownerChunkIndex(this.database, owner, false);
-    const lists: number[][] = [];
+    const lists: Array<RankedList<number>> = [];
     request.queries.forEach((query, queryIndex) => {
       const words = fts5Query(query);
       if (words !== null && table !== null) {
@@ -519,8 +519,9 @@ export class SqliteVectorStoreStore implements VectorStoreStore {
         // chunks, and only the best overFetch are joined to their rows.
         const match = chunkIndexMatch(storeSequences, words);
         const candidates = this.index.ranked(table).all(match, overFetch);
-        lists.push(
-          rankInScope(ids(candidates), () =>
+        lists.push({
+          kind: 'text',
+          ids: rankInScope(ids(candidates), () =>
             ids(
               this.database
                 .prepare(
@@ -532,7 +533,7 @@ export class SqliteVectorStoreStore implements VectorStoreStore {
                 .all(match, ...scopeParameters),
             ),
           ),
-        );
+        });
       }
       const embedding = request.queryEmbeddings?.[queryIndex];
       if (this.vectorCandidates !== null && embedding !== undefined) {
@@ -542,8 +543,9 @@ export class SqliteVectorStoreStore implements VectorStoreStore {
           embeddingBlob(embedding),
           overFetch,
         );
-        lists.push(
-          rankInScope(ids(candidates), () =>
+        lists.push({
+          kind: 'embedding',
+          ids: rankInScope(ids(candidates), () =>
             ids(
               this.database
                 .prepare(
@@ -554,11 +556,11 @@ export class SqliteVectorStoreStore implements VectorStoreStore {
                 .all(embedding.byteLength, ...scopeParameters, embeddingBlob(embedding)),
             ),
           ),
-        );
+        });
       }
     });
 
-    const top = topFused(fuseRankings(lists), request.scoreThreshold, request.maxResults);
+    const top = topFused(fuseRankings(lists, request.weights), request.scoreThreshold, request.maxResults);
     if (top.length === 0) return [];
     const rows = this.database
       .prepare(

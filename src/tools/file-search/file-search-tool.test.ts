@@ -25,6 +25,7 @@ describe('readFileSearchSettings', () => {
       maxResults: 10,
       filters: null,
       scoreThreshold: 0,
+      weights: { text: 1, embedding: 1 },
     });
     assert.deepEqual(
       readFileSearchSettings(
@@ -63,12 +64,13 @@ describe('readFileSearchSettings', () => {
         ranking_options: {
           ranker: 'default-2024-11-15',
           score_threshold: 0.25,
-          hybrid_search: { embedding_weight: 1, text_weight: 1 },
+          hybrid_search: { embedding_weight: 0.5, text_weight: 2 },
         },
       },
       PARAM,
     );
     assert.equal(settings.maxResults, 50);
+    assert.deepEqual(settings.weights, { text: 2, embedding: 0.5 });
     assert.equal(settings.scoreThreshold, 0.25);
     assert.deepEqual(settings.filters, {
       type: 'and',
@@ -157,6 +159,27 @@ describe('readFileSearchSettings', () => {
       { ranking_options: { score_threshold: 'high' } },
       { param: 'tools[1].ranking_options.score_threshold', code: 'invalid_type' },
     );
+  });
+
+  test('bad hybrid_search weights are a 400 naming the weight: both given, numbers ≥ 0, not both 0', () => {
+    const hybrid = (value: unknown) => ({ ranking_options: { hybrid_search: value } });
+    rejects(hybrid('even'), { param: 'tools[1].ranking_options.hybrid_search', code: 'invalid_type' });
+    rejects(hybrid({ text_weight: 1 }), {
+      param: 'tools[1].ranking_options.hybrid_search.embedding_weight',
+      code: 'missing_required_parameter',
+    });
+    rejects(hybrid({ embedding_weight: 1, text_weight: '1' }), {
+      param: 'tools[1].ranking_options.hybrid_search.text_weight',
+      code: 'invalid_type',
+    });
+    rejects(hybrid({ embedding_weight: -1, text_weight: 1 }), {
+      param: 'tools[1].ranking_options.hybrid_search.embedding_weight',
+      code: 'decimal_below_min_value',
+    });
+    rejects(hybrid({ embedding_weight: 0, text_weight: 0 }), {
+      param: 'tools[1].ranking_options.hybrid_search',
+      code: 'invalid_value',
+    });
   });
 });
 

@@ -1,7 +1,14 @@
 import { invalidRequest } from '../../errors/api-error.ts';
 import type { ModelTool } from '../../providers/model-adapter.ts';
 import type { AttributeFilter, SearchHit, VectorStoreStore } from '../../storage/vector-stores.ts';
-import { FILE_SEARCH_TOOL_RANKERS, parseAttributeFilter, parseMaxNumResults, parseRankingOptions } from './vector-store-params.ts';
+import type { FusionWeights } from '../../storage/hybrid-ranking.ts';
+import {
+  FILE_SEARCH_TOOL_RANKERS,
+  parseAttributeFilter,
+  parseHybridSearch,
+  parseMaxNumResults,
+  parseRankingOptions,
+} from './vector-store-params.ts';
 
 /** The name the model calls; the engine runs it server-side and shows a `file_search_call` item. */
 export const FILE_SEARCH_TOOL_NAME = 'file_search';
@@ -17,6 +24,8 @@ export interface FileSearchSettings {
   maxResults: number;
   filters: AttributeFilter | null;
   scoreThreshold: number;
+  /** `ranking_options.hybrid_search`: how keyword and vector hits count. */
+  weights: FusionWeights;
 }
 
 /** How the model is offered file search: one function taking the queries it wants to run. */
@@ -50,6 +59,7 @@ export function readFileSearchSettings(tool: Record<string, unknown>, param: str
     maxResults: parseMaxNumResults(tool.max_num_results, `${param}.max_num_results`),
     filters: tool.filters === undefined || tool.filters === null ? null : parseAttributeFilter(tool.filters, `${param}.filters`),
     scoreThreshold: parseRankingOptions(tool.ranking_options, `${param}.ranking_options`, FILE_SEARCH_TOOL_RANKERS),
+    weights: parseHybridSearch(tool.ranking_options, `${param}.ranking_options`),
   };
 }
 
@@ -78,6 +88,7 @@ export async function searchFiles(
     filters: settings.filters,
     maxResults: settings.maxResults,
     scoreThreshold: settings.scoreThreshold,
+    weights: settings.weights,
   });
 }
 

@@ -3,7 +3,14 @@
  * attributes, attribute filters and expiry policies. Each failure is a 400 naming the offending
  * param, worded like OpenAI's.
  */
-import { describeJsonType, invalidRequest, invalidType, invalidValue } from '../../errors/api-error.ts';
+import {
+  describeJsonType,
+  invalidRequest,
+  invalidType,
+  invalidValue,
+  missingParameter,
+} from '../../errors/api-error.ts';
+import { EQUAL_WEIGHTS, type FusionWeights } from '../../storage/hybrid-ranking.ts';
 import type { Attributes, AttributeFilter, StoredVectorStore } from '../../storage/vector-stores.ts';
 
 /** OpenAI's limits on vector-store file attributes. */
@@ -160,6 +167,46 @@ export function parseRankingOptions(value: unknown, param: string, rankers: read
       'decimal_above_max_value',
     );
   return threshold;
+}
+
+/**
+ * The file_search tool's `ranking_options.hybrid_search: {embedding_weight, text_weight}`: both
+ * required, finite and not negative, and not both 0. Absent: equal weights.
+ */
+export function parseHybridSearch(rankingOptions: unknown, param: string): FusionWeights {
+  if (
+    !isObject(rankingOptions) ||
+    rankingOptions.hybrid_search === undefined ||
+    rankingOptions.hybrid_search === null
+  ) {
+    return EQUAL_WEIGHTS;
+  }
+  const hybrid = rankingOptions.hybrid_search;
+  const hybridParam = `${param}.hybrid_search`;
+  if (!isObject(hybrid)) throw invalidType(hybridParam, 'an object', hybrid);
+  const weight = (name: 'embedding_weight' | 'text_weight'): number => {
+    const value = hybrid[name];
+    const weightParam = `${hybridParam}.${name}`;
+    if (value === undefined || value === null) throw missingParameter(weightParam);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidType(weightParam, 'a number', value);
+    if (value < 0) {
+      throw invalidRequest(
+        weightParam,
+        `Invalid '${weightParam}': number below minimum value. Expected a value >= 0, but got ${value} instead.`,
+        'decimal_below_min_value',
+      );
+    }
+    return value;
+  };
+  const weights = { embedding: weight('embedding_weight'), text: weight('text_weight') };
+  if (weights.embedding === 0 && weights.text === 0) {
+    throw invalidRequest(
+      hybridParam,
+      `Invalid '${hybridParam}': embedding_weight and text_weight cannot both be 0.`,
+      'invalid_value',
+    );
+  }
+  return weights;
 }
 
 /** `expires_after: {anchor: 'last_active_at', days: 1–365}`. */
