@@ -91,6 +91,9 @@ export class OpenAiChatAdapter implements ModelAdapter {
     const authorization: Record<string, string> =
       options.apiKey === null ? {} : { authorization: `Bearer ${options.apiKey}` };
     this.#requestHeaders = {
+      // fetch sent `user-agent: node` on its own; undici's request sends none, and some
+      // CDN-fronted upstreams turn away requests without one.
+      'user-agent': 'riposte',
       'content-type': 'application/json',
       accept: this.#streaming ? 'text/event-stream' : 'application/json',
       ...authorization,
