@@ -90,13 +90,6 @@ export class SqliteVectorStoreStore implements VectorStoreStore {
     this.supportsVectors = supportsVectors;
     this.inTransaction = immediateTransaction(database);
     this.index = new SqliteChunkIndexStatements(database);
-    // Searches read chunk rows (text beside a float32 vector, several pages each) and index
-    // pages scattered over the file; through the default 2 MB page cache every search copied
-    // them in again with read(). Mapped, they are read in place from the OS page cache — at 100k
-    // chunks the scope check of every keyword match fell from ~350 ms to ~95 ms. This reserves
-    // address space, not memory. (A connection-wide setting; set here as vector search is what
-    // needs it.)
-    database.exec('PRAGMA mmap_size = 1073741824');
     this.statements = {
       insertStore: database.prepare(
         `INSERT INTO vector_stores (id, owner, name, created_at, last_active_at, metadata, expires_after, expires_at)
