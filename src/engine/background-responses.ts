@@ -28,6 +28,8 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 const ACCEPTED_EVENT_COUNT = 2;
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete']);
 const FINAL_STATUSES = new Set(['completed', 'failed', 'incomplete', 'cancelled']);
+/** How many waits (a bus message, or a second) a follower gives a final response's terminal event. */
+const MAX_ROUNDS_AFTER_FINAL = 5;
 
 /** Bus channels: new events of a response, and requests to cancel it. */
 export const eventsChannel = (responseId: string): string => `riposte_events_${responseId}`;
@@ -177,6 +179,7 @@ export async function* followResponseEvents(
   const unsubscribe = await dependencies.bus.subscribe(eventsChannel(responseId), () => wake?.());
   try {
     let last = startingAfter;
+    let roundsAfterFinal = 0;
     for (;;) {
       const events = await dependencies.background.readEvents(responseId, last, 500);
       for (const { sequenceNumber, event } of events) {
@@ -189,8 +192,15 @@ export async function* followResponseEvents(
       if (!current || FINAL_STATUSES.has(current.status)) {
         // Cancelled responses end without a terminal event; read once more for a late one.
         const late = await dependencies.background.readEvents(responseId, last, 500);
-        for (const { event } of late) yield event as StreamEvent;
-        return;
+        for (const { sequenceNumber, event } of late) {
+          last = sequenceNumber;
+          yield event as StreamEvent;
+          if (TERMINAL_EVENTS.has(String(event.type))) return;
+        }
+        // Any other final status is stored a moment before its terminal event is appended (by
+        // the worker, or by the sweep that ends an interrupted run): a follower that looked in
+        // between waits for that event, a few rounds at most, instead of ending without it.
+        if (!current || current.status === 'cancelled' || ++roundsAfterFinal > MAX_ROUNDS_AFTER_FINAL) return;
       }
       if (context.signal.aborted) return;
       // Sleep until the bus says there is more, or a second passes (a missed message costs latency only).
