@@ -122,7 +122,7 @@ async function startRiposteFor(
   databaseUrl: string | null,
 ): Promise<Service> {
   const args = [
-    join(PROJECT_DIRECTORY, 'src/main.ts'),
+    join(PROJECT_DIRECTORY, 'bin/riposte.js'),
     'serve',
     '--host',
     '127.0.0.1',

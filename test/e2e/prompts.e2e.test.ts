@@ -18,7 +18,7 @@ import { startTestServer, type TestServer } from './start-test-server.ts';
 
 const repositoryRoot = resolve(import.meta.dirname, '../..');
 const nodeBinary = join(repositoryRoot, 'node_modules/.bin/node');
-const mainScript = join(repositoryRoot, 'src/main.ts');
+const mainScript = join(repositoryRoot, 'bin/riposte.js');
 const CLI_TIMEOUT_MS = 20_000;
 
 let harness: TestServer;
@@ -125,7 +125,7 @@ describe('prompt: {id, version, variables} with the official openai client', () 
   });
 });
 
-/** Runs `node src/main.ts prompts ...` as a user would, against the test server. */
+/** Runs `node bin/riposte.js prompts ...` as a user would, against the test server. */
 async function runPrompts(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {

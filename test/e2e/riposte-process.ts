@@ -12,7 +12,7 @@ import type OpenAI from 'openai';
 
 const repositoryRoot = resolve(import.meta.dirname, '../..');
 const nodeBinary = join(repositoryRoot, 'node_modules/.bin/node');
-const mainScript = join(repositoryRoot, 'src/main.ts');
+const mainScript = join(repositoryRoot, 'bin/riposte.js');
 
 const STARTUP_TIMEOUT_MS = 20_000;
 const EXIT_TIMEOUT_MS = 15_000;
