@@ -3,7 +3,11 @@
  * measures: `node bench/load-worker.ts '<job JSON>'` prints one JSON line with the result.
  *
  * Stateless request floods use autocannon (latencies taken from its per-response timer, which
- * has sub-millisecond resolution, rather than its whole-millisecond histogram). Stateful
+ * has sub-millisecond resolution, rather than its whole-millisecond histogram). A fixed request
+ * rate does not: autocannon's rate limit lets each connection send as fast as it is answered
+ * until its share of the second is used up, then waits for the next second, so "500 rps" is a
+ * burst at full concurrency every second and its latency is that of a saturated server. Fixed
+ * rates are paced here instead (`paced`): one request every 1/rate seconds, open loop. Stateful
  * scenarios — chains, conversations, background polling, streams — need each request to depend
  * on the last answer, so they use a small keep-alive client over node:http.
  */
@@ -22,6 +26,15 @@ export type LoadJob =
       durationSeconds: number;
       /** Requests per second across all connections; omitted: as fast as the server answers. */
       overallRate?: number;
+    }
+  | {
+      /** Open loop: a request every 1/rate s, whether or not earlier ones were answered. */
+      kind: 'paced';
+      url: string;
+      body: unknown;
+      headers?: Record<string, string>;
+      rate: number;
+      durationSeconds: number;
     }
   | {
       kind: 'stream';
@@ -164,6 +177,43 @@ async function runAutocannon(job: Extract<LoadJob, { kind: 'autocannon' }>): Pro
     latencyMs: summarise(latencies),
     errors: result.errors,
     non2xx: result.non2xx,
+  };
+}
+
+async function runPaced(job: Extract<LoadJob, { kind: 'paced' }>): Promise<AutocannonResult> {
+  const intervalMs = 1000 / job.rate;
+  const total = Math.round(job.rate * job.durationSeconds);
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const inFlight: Array<Promise<void>> = [];
+  const started = performance.now();
+  for (let index = 0; index < total; index++) {
+    // Sleep until this request's slot; a timer that fires late sends the requests it owes at once.
+    const due = started + index * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, Math.floor(wait)));
+    inFlight.push(
+      call('POST', job.url, job.body, job.headers).then(
+        (answer) => {
+          if (answer.status >= 200 && answer.status < 300) latencies.push(answer.milliseconds);
+          else non2xx++;
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  const durationSeconds = (performance.now() - started) / 1000;
+  return {
+    requests: total,
+    durationSeconds: Math.round(durationSeconds * 1000) / 1000,
+    requestsPerSecond: Math.round((latencies.length / durationSeconds) * 10) / 10,
+    latencyMs: summarise(latencies),
+    errors,
+    non2xx,
   };
 }
 
@@ -388,6 +438,8 @@ export async function runJob(job: LoadJob): Promise<unknown> {
   switch (job.kind) {
     case 'autocannon':
       return runAutocannon(job);
+    case 'paced':
+      return runPaced(job);
     case 'stream':
       return runStreams(job);
     case 'chain':

@@ -66,7 +66,7 @@ export function renderMarkdown(report: BenchReport): string {
   lines.push(
     `Settings: mock upstream latency ${String(settings.upstreamLatencyMs)} ms, token rate ${settings.upstreamTokensPerSecond === 0 ? 'unthrottled' : `${String(settings.upstreamTokensPerSecond)}/s`}, ` +
       `${String(settings.upstreamCompletionTokens)} completion tokens per non-streaming answer, ${String(settings.streamTokens)} per stream; ` +
-      `latency runs ${String(settings.latencySeconds)} s at ${String(settings.latencyRate)} rps offered over ${String(settings.latencyConnections)} connections; ` +
+      `latency runs ${String(settings.latencySeconds)} s at ${String(settings.latencyRate)} rps, paced (one request every ${String(1000 / Number(settings.latencyRate))} ms, open loop, keep-alive connections as needed); ` +
       `throughput runs ${String(settings.throughputSeconds)} s over ${String(settings.throughputConnections)} connections; ` +
       `warm-up ${String(settings.warmupSeconds)} s before each; ${String(settings.storage)}; Riposte --log-level silent. Peer: ${report.portkey}.`,
     '',

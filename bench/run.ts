@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, 
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AutocannonResult, StreamResult } from './load-worker.ts';
+import type { AutocannonResult, LoadJob, StreamResult } from './load-worker.ts';
 import {
   BENCH_DIRECTORY,
   PROJECT_DIRECTORY,
@@ -53,7 +53,6 @@ interface Settings {
   throughputSeconds: number;
   warmupSeconds: number;
   latencyRate: number;
-  latencyConnections: number;
   throughputConnections: number;
   streams: number;
   streamConcurrency: number;
@@ -74,7 +73,6 @@ function settingsFor(quick: boolean): Settings {
     throughputSeconds: quick ? 3 : 10,
     warmupSeconds: quick ? 1 : 2,
     latencyRate: 500,
-    latencyConnections: 10,
     throughputConnections: 32,
     streams: quick ? 300 : 2000,
     streamConcurrency: 8,
@@ -221,14 +219,17 @@ async function autocannonAgainst(
   headers: Record<string, string>,
   options: { seconds: number; connections: number; rate?: number; warmupSeconds: number },
 ): Promise<AutocannonRun> {
-  const job = {
-    kind: 'autocannon' as const,
-    url: url(service, path),
-    body,
-    headers,
-    connections: options.connections,
-    ...(options.rate ? { overallRate: options.rate } : {}),
-  };
+  // A fixed rate is paced (open loop, see load-worker.ts); autocannon floods for throughput.
+  const job: LoadJob = options.rate
+    ? { kind: 'paced', url: url(service, path), body, headers, rate: options.rate, durationSeconds: options.seconds }
+    : {
+        kind: 'autocannon',
+        url: url(service, path),
+        body,
+        headers,
+        connections: options.connections,
+        durationSeconds: options.seconds,
+      };
   if (options.warmupSeconds > 0) await runLoad<AutocannonResult>({ ...job, durationSeconds: options.warmupSeconds });
   const { result, usage } = await measure([service], () =>
     runLoad<AutocannonResult>({ ...job, durationSeconds: options.seconds }),
@@ -284,7 +285,7 @@ async function latencyScenario(context: Context, store: boolean): Promise<void> 
   const scenario: ScenarioName = store ? 'latency-store-true' : 'latency-store-false';
   const options = {
     seconds: settings.latencySeconds,
-    connections: settings.latencyConnections,
+    connections: 1,
     rate: settings.latencyRate,
     warmupSeconds: settings.warmupSeconds,
   };
