@@ -56,6 +56,8 @@ interface Settings {
   throughputConnections: number;
   streams: number;
   streamConcurrency: number;
+  /** Streams timed one at a time for the first-token target. */
+  streamsOneAtATime: number;
   chains: number;
   conversations: number;
   requestsPerConversation: number;
@@ -76,6 +78,7 @@ function settingsFor(quick: boolean): Settings {
     throughputConnections: 32,
     streams: quick ? 300 : 2000,
     streamConcurrency: 8,
+    streamsOneAtATime: 300,
     chains: quick ? 4 : 16,
     conversations: quick ? 3 : 8,
     requestsPerConversation: quick ? 3 : 5,
@@ -435,8 +438,37 @@ async function streamingScenario(context: Context): Promise<void> {
   context.rows.push(toRow(`mock upstream (direct), ${STREAM_TOKENS} tokens`, mock, targets.mock, null));
   const riposte = await run(targets.riposte, '/v1/responses', responsesBody(false, model, true));
   context.rows.push(toRow('Riposte /v1/responses stream, store:false', riposte, targets.riposte, mock.result));
-  const firstTokenAdded = riposte.result.firstTokenMs.p50 - mock.result.firstTokenMs.p50;
-  check(context, 'streaming: first token added (p50)', '≤ 2 ms', firstTokenAdded, 'ms', firstTokenAdded <= 2);
+  // The rows above run 8 streams at a time as fast as they are answered: a saturated server, whose
+  // first-token time is mostly queueing. What Riposte adds to the first token is measured one
+  // stream at a time, alternating mock and Riposte, as the latency scenarios pace theirs.
+  const firstTokenOneAtATime = async (service: Service, path: string, body: unknown): Promise<number> =>
+    (
+      await runLoad<StreamResult>({
+        kind: 'stream',
+        url: url(service, path),
+        body,
+        requests: settings.streamsOneAtATime,
+        concurrency: 1,
+      })
+    ).firstTokenMs.p50;
+  const mockFirst = await firstTokenOneAtATime(targets.mock, '/v1/chat/completions', chatBody(model, true));
+  const riposteFirst = await firstTokenOneAtATime(targets.riposte, '/v1/responses', responsesBody(false, model, true));
+  const firstTokenAdded = riposteFirst - mockFirst;
+  context.rows.push({
+    scenario: 'streaming',
+    target: 'Riposte vs mock, one stream at a time',
+    status: 'measured',
+    p50Ms: round(riposteFirst),
+    p99Ms: null,
+    p50AddedMs: round(firstTokenAdded),
+    p99AddedMs: null,
+    requestsPerSecond: null,
+    cpuSecondsPer1000: null,
+    peakRssMb: null,
+    note: `time to first token, ${settings.streamsOneAtATime} streams each, sequential: mock p50 ${round(mockFirst)} ms, Riposte p50 ${round(riposteFirst)} ms`,
+    details: { mockFirstTokenP50Ms: mockFirst, riposteFirstTokenP50Ms: riposteFirst },
+  });
+  check(context, 'streaming: first token added (p50, one stream at a time)', '≤ 2 ms', firstTokenAdded, 'ms', firstTokenAdded <= 2);
   // The rest of the stream after the first token, spread over the token events relayed.
   const perEventMicroseconds =
     ((riposte.result.totalMs.p50 -

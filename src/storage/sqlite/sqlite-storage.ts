@@ -9,6 +9,7 @@ import { SqliteVectorStoreStore } from './sqlite-vector-store-store.ts';
 import { SqliteConversationStore } from './sqlite-conversation-store.ts';
 import { SqlitePromptStore } from './sqlite-prompt-store.ts';
 import { SqliteResponseStore } from './sqlite-response-store.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { SqliteWriteBatch } from './sqlite-write-batch.ts';
 
 export interface SqliteStorageOptions {
@@ -43,6 +44,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     throw error;
   }
   const writes = new SqliteWriteBatch(database);
+  const checkpointer = options.path === ':memory:' ? null : new SqliteCheckpointer(database, options.path);
   let closed = false;
   return {
     kind: 'sqlite',
@@ -59,6 +61,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
       closed = true;
       // Writes still waiting for their batch are committed, not lost.
       writes.flush();
+      await checkpointer?.stop();
       database.close();
     },
   };
