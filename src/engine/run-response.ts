@@ -532,6 +532,9 @@ function modelRequest(
     user: request.safetyIdentifier ?? request.user,
     promptCacheKey: request.promptCacheKey,
     signal,
+    // Background responses stream their events to followers; foreground ones with stream: false
+    // show nothing until they end.
+    incremental: request.stream || request.background,
   };
 }
 

@@ -65,6 +65,11 @@ export interface ModelRequest {
   promptCacheKey: string | null;
   /** Aborts the upstream call: a client disconnect, a cancel, a shutdown. */
   signal: AbortSignal;
+  /**
+   * False when nothing reads the output before the call ends (a foreground `stream: false`
+   * response), so an adapter may ask for the whole answer at once. Absent: true.
+   */
+  incremental?: boolean;
 }
 
 /**

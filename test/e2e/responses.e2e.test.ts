@@ -60,6 +60,25 @@ describe('the official openai client against Riposte', () => {
     assert.equal(types.at(-1), 'response.completed');
   });
 
+  test('the upstream streams only when someone reads the output as it comes: stream, or background', async () => {
+    const upstreamStreamed = async (body: Record<string, unknown>): Promise<unknown> => {
+      harness.upstream.push({ content: 'Fine.' });
+      const response = (await client.responses.create({ model: 'any-model', input: 'Hi', ...body } as never)) as
+        { id: string; status: string } | AsyncIterable<unknown>;
+      if (Symbol.asyncIterator in response) for await (const event of response) void event;
+      else if (response.status !== 'completed') {
+        for (let attempt = 0; attempt < 200; attempt++) {
+          if ((await client.responses.retrieve(response.id)).status === 'completed') break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      }
+      return harness.upstream.requests.at(-1)!.stream;
+    };
+    assert.equal(await upstreamStreamed({}), false, 'stream: false — one JSON answer');
+    assert.equal(await upstreamStreamed({ stream: true }), true);
+    assert.equal(await upstreamStreamed({ background: true }), true, 'followers may stream a background response');
+  });
+
   test('a function call round trip with previous_response_id', async () => {
     harness.upstream.push({ toolCalls: [{ id: 'call_abc', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
     const tools: OpenAI.Responses.Tool[] = [

@@ -331,6 +331,24 @@ describe('OpenAiChatAdapter replaying recorded upstreams', () => {
     assert.equal(calls[0]!.headers.get('accept'), 'application/json');
   });
 
+  it('a call nobody reads incrementally (incremental: false) asks for the whole answer, unless a first-byte timeout is set', async () => {
+    const whole = scriptedFetch(() => jsonResponse(200, JSON.parse(readFixture('vllm-completion.json'))));
+    const { events, error } = await collect(adapter(whole.fetch).stream(modelRequest({ incremental: false })));
+    assert.equal(error, undefined);
+    assert.deepEqual(events, JSON.parse(readFixture('vllm-completion.events.json')));
+    assert.equal((whole.calls[0]!.body as { stream?: boolean }).stream, false);
+    assert.equal(whole.calls[0]!.headers.get('accept'), 'application/json');
+
+    const streamed = scriptedFetch(() => sseResponse(readFixture('vllm-qwen3-reasoning.sse')));
+    await collect(adapter(streamed.fetch).stream(modelRequest()));
+    assert.equal((streamed.calls[0]!.body as { stream?: boolean }).stream, true);
+    assert.equal(streamed.calls[0]!.headers.get('accept'), 'text/event-stream');
+
+    const timed = scriptedFetch(() => sseResponse(readFixture('vllm-qwen3-reasoning.sse')));
+    await collect(adapter(timed.fetch, { firstByteTimeoutMs: 60_000 }).stream(modelRequest({ incremental: false })));
+    assert.equal((timed.calls[0]!.body as { stream?: boolean }).stream, true, 'the timeout needs a first byte early');
+  });
+
   it('sends the URL and headers: bearer key, extra headers winning', async () => {
     const { fetch, calls } = scriptedFetch(() => sseResponse(readFixture('vllm-qwen3-reasoning.sse')));
     await collect(

@@ -80,6 +80,7 @@ export class OpenAiChatAdapter implements ModelAdapter {
   readonly #retryBaseDelayMs: number;
   readonly #transport: UpstreamTransport;
   readonly #streaming: boolean;
+  readonly #jsonHeaders: Record<string, string>;
 
   constructor(options: OpenAiChatAdapterOptions) {
     this.#url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
@@ -99,6 +100,8 @@ export class OpenAiChatAdapter implements ModelAdapter {
       ...authorization,
       ...extraHeaders,
     };
+    // For calls whose output nobody reads before it ends (see #streams).
+    this.#jsonHeaders = { ...this.#requestHeaders, accept: extraHeaders.accept ?? 'application/json' };
     this.#tokenizeHeaders = { ...authorization, ...extraHeaders };
     this.#timeoutMs = options.timeoutMs ?? 600_000;
     this.#firstByteTimeoutMs = options.firstByteTimeoutMs ?? null;
@@ -134,7 +137,8 @@ export class OpenAiChatAdapter implements ModelAdapter {
    */
   async *stream(request: ModelRequest): AsyncGenerator<ModelEvent> {
     request.signal.throwIfAborted();
-    const body = JSON.stringify(convertRequest(request, { stream: this.#streaming }));
+    const streaming = this.#streams(request);
+    const body = JSON.stringify(convertRequest(request, { stream: streaming }));
     const toolNames = customToolNames(request.tools);
     const call = new CallAbort(request.signal, this.#timeoutMs);
     try {
@@ -151,7 +155,7 @@ export class OpenAiChatAdapter implements ModelAdapter {
         const onFirstByte = (): void => clearTimeout(firstByteTimer);
         let yielded = false;
         try {
-          for await (const event of this.#attempt(body, toolNames, attemptController.signal, onFirstByte)) {
+          for await (const event of this.#attempt(body, streaming, toolNames, attemptController.signal, onFirstByte)) {
             yielded = true;
             yield event;
           }
@@ -182,6 +186,17 @@ export class OpenAiChatAdapter implements ModelAdapter {
   }
 
   /**
+   * Whether to ask the upstream for a stream. Not when the provider is set to plain calls, nor
+   * when nobody reads the output before it ends (`incremental: false`: a foreground response with
+   * `stream: false`), where one JSON answer costs far less to read than a chunk per token — unless
+   * a first-byte timeout is set, which on a plain call would have to cover the whole generation.
+   */
+  #streams(request: ModelRequest): boolean {
+    if (!this.#streaming) return false;
+    return request.incremental !== false || this.#firstByteTimeoutMs !== null;
+  }
+
+  /**
    * One request to the upstream and its events; errors are thrown raw or as UpstreamError. An
    * answer read to its end (or to `[DONE]`, the rest drained) keeps its keep-alive connection; any
    * other ending — an error, an abort, the consumer stopping early — closes it, so the upstream
@@ -189,13 +204,15 @@ export class OpenAiChatAdapter implements ModelAdapter {
    */
   async *#attempt(
     body: string,
+    streaming: boolean,
     toolNames: ReadonlySet<string>,
     signal: AbortSignal,
     onFirstByte: () => void,
   ): AsyncGenerator<ModelEvent> {
     let answer: UpstreamAnswer;
     try {
-      answer = await this.#transport({ url: this.#url, headers: this.#requestHeaders, body, signal });
+      const headers = streaming ? this.#requestHeaders : this.#jsonHeaders;
+      answer = await this.#transport({ url: this.#url, headers, body, signal });
     } catch (error) {
       if (signal.aborted) throw error;
       throw connectionError(error);
@@ -214,7 +231,7 @@ export class OpenAiChatAdapter implements ModelAdapter {
 
       // Some servers answer a streaming request with plain JSON (and non-streaming is JSON anyway).
       const contentType = answer.header('content-type') ?? '';
-      if (!this.#streaming || contentType.includes('application/json')) {
+      if (!streaming || contentType.includes('application/json')) {
         onFirstByte();
         const text = await readBody(answer.text(), signal);
         const completion = parseJsonOrText(text);
