@@ -27,7 +27,7 @@ let workDirectory: string;
 
 before(async () => {
   harness = await startTestServer();
-  client = new OpenAI({ baseURL: harness.baseUrl, apiKey: 'not-checked-on-loopback', maxRetries: 0 });
+  client = harness.client;
   workDirectory = mkdtempSync(join(tmpdir(), 'riposte-prompts-e2e-'));
 });
 after(async () => {

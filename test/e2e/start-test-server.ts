@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { loadConfig, type ConfigFlags } from '../../src/config/load-config.ts';
 import { startServer, type RunningServer } from '../../src/start-server.ts';
 import { ScriptedChatUpstream, type ChatUpstreamStep } from '../../src/testing/scripted-chat-upstream.ts';
@@ -9,6 +10,8 @@ export interface TestServer {
   server: RunningServer;
   upstream: ScriptedChatUpstream;
   baseUrl: string;
+  /** The official client on the server, failing fast (no retries). */
+  client: OpenAI;
   dataDirectory: string;
   stop(): Promise<void>;
 }
@@ -34,6 +37,7 @@ export async function startTestServer(
     server,
     upstream,
     baseUrl: server.baseUrl,
+    client: new OpenAI({ baseURL: server.baseUrl, apiKey: 'not-checked-on-loopback', maxRetries: 0 }),
     dataDirectory,
     stop: async () => {
       await server.close();

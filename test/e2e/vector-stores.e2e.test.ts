@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import OpenAI, { BadRequestError, NotFoundError, toFile } from 'openai';
+import type OpenAI from 'openai';
+import { BadRequestError, NotFoundError, toFile } from 'openai';
 import pg from 'pg';
 import { assertMatchesSchema } from '../contract/spec-validator.ts';
 import { writeConfigFile } from './riposte-process.ts';
@@ -45,7 +46,7 @@ describe('the official openai client on the Vector Stores API (SQLite)', () => {
   let harness: TestServer;
   before(async () => {
     harness = await startTestServer();
-    client = new OpenAI({ baseURL: harness.baseUrl, apiKey: 'not-checked-on-loopback', maxRetries: 0 });
+    client = harness.client;
   });
   after(async () => harness.stop());
   vectorStoreTests();
@@ -73,7 +74,7 @@ describe('the official openai client on the Vector Stores API (PostgreSQL)', () 
       databaseUrl: databaseUrl.toString(),
       config: writeConfigFile({ jobs_schema: jobsSchema }),
     });
-    client = new OpenAI({ baseURL: harness.baseUrl, apiKey: 'not-checked-on-loopback', maxRetries: 0 });
+    client = harness.client;
   });
   after(async () => {
     await harness?.stop();
