@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import type { BlobStore } from './blob-store.ts';
 
@@ -13,9 +14,7 @@ export interface OpenedBlobStore {
 
 export async function readAll(stream: Readable | null): Promise<Buffer> {
   assert.ok(stream);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return buffer(stream);
 }
 
 export async function* chunksOf(...parts: string[]): AsyncIterable<Buffer> {
