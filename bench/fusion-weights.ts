@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.ts';
+import { addCompletedFile, createBenchStore } from './bulk-load.ts';
 import { loadCranfield, ndcgAt, recallAt } from './cranfield.ts';
 import { embedText, ensureWordVectors, loadWordVectors } from './word-vector-embeddings.ts';
 
@@ -32,37 +33,19 @@ const directory = mkdtempSync(join(tmpdir(), 'riposte-bench-fusion-'));
 const storage = await openSqliteStorage({ path: join(directory, 'riposte.sqlite') });
 try {
   const vectorStores = storage.vectorStores;
-  const now = Math.floor(Date.now() / 1000);
-  await vectorStores.create({
-    id: STORE,
-    owner: OWNER,
-    name: 'cranfield',
-    createdAt: now,
-    lastActiveAt: now,
-    metadata: {},
-    expiresAfter: null,
-    expiresAt: null,
-  });
+  await createBenchStore(vectorStores, OWNER, STORE);
   for (const document of documents) {
     // The two empty abstracts fail ingestion (invalid_file); they are left out here alike.
     if (document.text.trim() === '') continue;
-    const fileId = `file-cranfield-${document.id}`;
-    await vectorStores.addFile({
-      fileId,
-      vectorStoreId: STORE,
-      owner: OWNER,
-      createdAt: now,
-      status: 'in_progress',
-      usageBytes: 0,
-      lastError: null,
-      chunkingStrategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
-      attributes: { doc_id: document.id },
-      batchId: null,
-      filename: `cranfield-${document.id}.txt`,
-    });
     const embedding = Float32Array.from(embedText(document.text, model));
-    const chunk = { index: 0, text: document.text, tokenCount: document.text.split(/\s+/).length, embedding };
-    await vectorStores.completeFile(OWNER, STORE, fileId, [chunk], Buffer.byteLength(document.text));
+    await addCompletedFile(vectorStores, {
+      owner: OWNER,
+      storeId: STORE,
+      fileId: `file-cranfield-${document.id}`,
+      filename: `cranfield-${document.id}.txt`,
+      attributes: { doc_id: document.id },
+      chunks: [{ index: 0, text: document.text, tokenCount: document.text.split(/\s+/).length, embedding }],
+    });
   }
   process.stdout.write('text : embedding   nDCG@10   recall@10\n');
   for (const weights of weightings) {

@@ -33,6 +33,7 @@ import { openPostgresStorage } from '../src/storage/postgres/postgres-storage.ts
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../src/storage/stores.ts';
 import type { ChunkToStore, VectorStoreStore } from '../src/storage/vector-stores.ts';
+import { addCompletedFile, createBenchStore } from './bulk-load.ts';
 import { DEFAULT_CRANFIELD_DIRECTORY, loadCranfield } from './cranfield.ts';
 import { BENCH_DIRECTORY } from './processes.ts';
 import { summarise, type LatencySummary } from './statistics.ts';
@@ -133,32 +134,9 @@ async function loadStore(
   makeText: () => string,
   makeVector: (() => Float32Array) | null,
 ): Promise<void> {
-  const now = Math.floor(Date.now() / 1000);
-  await vectorStores.create({
-    id: storeId,
-    owner: OWNER,
-    name: storeId,
-    createdAt: now,
-    lastActiveAt: now,
-    metadata: {},
-    expiresAfter: null,
-    expiresAt: null,
-  });
+  await createBenchStore(vectorStores, OWNER, storeId);
   for (let fileIndex = 0; fileIndex * CHUNKS_PER_FILE < chunkCount; fileIndex++) {
     const fileId = `file-${storeId}-${fileIndex}`;
-    await vectorStores.addFile({
-      fileId,
-      vectorStoreId: storeId,
-      owner: OWNER,
-      createdAt: now,
-      status: 'in_progress',
-      usageBytes: 0,
-      lastError: null,
-      chunkingStrategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
-      attributes: { file_index: fileIndex },
-      batchId: null,
-      filename: `${fileId}.txt`,
-    });
     const chunks: ChunkToStore[] = [];
     for (let index = 0; index < CHUNKS_PER_FILE && fileIndex * CHUNKS_PER_FILE + index < chunkCount; index++) {
       const text = makeText();
@@ -169,10 +147,14 @@ async function loadStore(
         embedding: makeVector === null ? null : makeVector(),
       });
     }
-    const usageBytes = chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk.text), 0);
-    if (!(await vectorStores.completeFile(OWNER, storeId, fileId, chunks, usageBytes))) {
-      throw new Error(`completeFile refused ${fileId}`);
-    }
+    await addCompletedFile(vectorStores, {
+      owner: OWNER,
+      storeId,
+      fileId,
+      filename: `${fileId}.txt`,
+      attributes: { file_index: fileIndex },
+      chunks,
+    });
   }
 }
 
