@@ -2,8 +2,6 @@ import type { EventBus } from './event-bus.ts';
 import { InMemoryEventBus } from './in-memory-event-bus.ts';
 import { InProcessJobQueue } from './in-process-job-queue.ts';
 import type { IngestionJob, JobQueue } from './job-queue.ts';
-import type { PgBossJobQueue } from './pg-boss-job-queue.ts';
-import type { PostgresEventBus } from './postgres-event-bus.ts';
 
 export const INGESTION_QUEUE = 'riposte-ingestion';
 export const ABANDONED_INGESTION_QUEUE = 'riposte-ingestion-abandoned';
@@ -60,12 +58,22 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
     import('./postgres-event-bus.ts'),
   ]);
   const schema = options.jobSchema ?? 'riposte_jobs';
-  const queue = await pgBoss.PgBossJobQueue.open({ connectionString: options.databaseUrl, schema, onError });
-  let abandonedIngestionQueue: PgBossJobQueue<IngestionJob>;
-  let ingestionQueue: PgBossJobQueue<IngestionJob>;
-  try {
-    // Opened first: the ingestion queue names it as its dead-letter queue.
-    abandonedIngestionQueue = await pgBoss.PgBossJobQueue.open<IngestionJob>({
+  // What is open so far, closed again (last first) if a later piece fails to open.
+  const opened: Array<{ close(): Promise<void> }> = [];
+  const open = async <Piece extends { close(): Promise<void> }>(opening: Promise<Piece>): Promise<Piece> => {
+    try {
+      const piece = await opening;
+      opened.push(piece);
+      return piece;
+    } catch (error) {
+      for (const piece of opened.reverse()) await piece.close();
+      throw error;
+    }
+  };
+  const queue = await open(pgBoss.PgBossJobQueue.open({ connectionString: options.databaseUrl, schema, onError }));
+  // Opened before the ingestion queue, which names it as its dead-letter queue.
+  const abandonedIngestionQueue = await open(
+    pgBoss.PgBossJobQueue.open<IngestionJob>({
       connectionString: options.databaseUrl,
       schema,
       queueName: ABANDONED_INGESTION_QUEUE,
@@ -74,14 +82,11 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
       retryLimit: 5,
       retryDelaySeconds: 30,
       onError,
-    });
-  } catch (error) {
-    await queue.close();
-    throw error;
-  }
-  try {
-    // A queue of its own, so a burst of uploads never keeps background responses waiting.
-    ingestionQueue = await pgBoss.PgBossJobQueue.open<IngestionJob>({
+    }),
+  );
+  // A queue of its own, so a burst of uploads never keeps background responses waiting.
+  const ingestionQueue = await open(
+    pgBoss.PgBossJobQueue.open<IngestionJob>({
       connectionString: options.databaseUrl,
       schema,
       queueName: INGESTION_QUEUE,
@@ -93,21 +98,9 @@ export async function openJobs(options: OpenJobsOptions): Promise<Jobs> {
       retryDelaySeconds: 10,
       deadLetterQueueName: ABANDONED_INGESTION_QUEUE,
       onError,
-    });
-  } catch (error) {
-    await queue.close();
-    await abandonedIngestionQueue.close();
-    throw error;
-  }
-  let bus: PostgresEventBus;
-  try {
-    bus = await postgresBus.PostgresEventBus.open({ connectionString: options.databaseUrl, onError });
-  } catch (error) {
-    await queue.close();
-    await ingestionQueue.close();
-    await abandonedIngestionQueue.close();
-    throw error;
-  }
+    }),
+  );
+  const bus = await open(postgresBus.PostgresEventBus.open({ connectionString: options.databaseUrl, onError }));
   return {
     queue,
     ingestionQueue,
