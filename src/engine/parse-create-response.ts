@@ -1,4 +1,5 @@
 import {
+  checkRange,
   describeJsonType,
   invalidRequest,
   invalidType,
@@ -110,24 +111,6 @@ function integerIn(rules: RangeRules = {}): Check<number> {
     if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidType(param, 'an integer', value);
     return checkRange(value, param, rules, 'integer');
   };
-}
-
-function checkRange(value: number, param: string, rules: RangeRules, kind: 'decimal' | 'integer'): number {
-  if (rules.min !== undefined && value < rules.min) {
-    throw invalidRequest(
-      param,
-      `Invalid '${param}': ${kind} below minimum value. Expected a value >= ${rules.min}, but got ${value} instead.`,
-      `${kind}_below_min_value`,
-    );
-  }
-  if (rules.max !== undefined && value > rules.max) {
-    throw invalidRequest(
-      param,
-      `Invalid '${param}': ${kind} above maximum value. Expected a value <= ${rules.max}, but got ${value} instead.`,
-      `${kind}_above_max_value`,
-    );
-  }
-  return value;
 }
 
 const booleanValue: Check<boolean> = (value, param) => {

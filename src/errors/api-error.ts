@@ -55,6 +55,35 @@ export function missingParameter(param: string): ApiError {
   return invalidRequest(param, `Missing required parameter: '${param}'.`, 'missing_required_parameter');
 }
 
+/**
+ * `value` when it lies within `range` (either bound optional); otherwise a 400 worded and coded as
+ * OpenAI's (`integer_below_min_value`, `decimal_above_max_value`, …). `noun` is the word the
+ * message uses, the kind by default.
+ */
+export function checkRange(
+  value: number,
+  param: string,
+  range: { min?: number | undefined; max?: number | undefined },
+  kind: 'decimal' | 'integer',
+  noun: string = kind,
+): number {
+  if (range.min !== undefined && value < range.min) {
+    throw invalidRequest(
+      param,
+      `Invalid '${param}': ${noun} below minimum value. Expected a value >= ${range.min}, but got ${value} instead.`,
+      `${kind}_below_min_value`,
+    );
+  }
+  if (range.max !== undefined && value > range.max) {
+    throw invalidRequest(
+      param,
+      `Invalid '${param}': ${noun} above maximum value. Expected a value <= ${range.max}, but got ${value} instead.`,
+      `${kind}_above_max_value`,
+    );
+  }
+  return value;
+}
+
 /** 400 for a parameter of the wrong JSON type (OpenAI's `invalid_type`). */
 export function invalidType(param: string, expected: string, value: unknown): ApiError {
   return invalidRequest(

@@ -6,6 +6,7 @@ import type { AppDependencies } from '../../app.ts';
 import { createFileId, createId } from '../../engine/ids.ts';
 import {
   ApiError,
+  checkRange,
   invalidRequest,
   invalidType,
   invalidValue,
@@ -464,21 +465,7 @@ function fileExpiry(createdAt: number, purpose: string, expiresAfterSeconds: num
 function readInteger(value: unknown, param: string, min: number, max: number): number {
   if (value === undefined || value === null) throw missingParameter(param);
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidType(param, 'an integer', value);
-  if (value < min) {
-    throw invalidRequest(
-      param,
-      `Invalid '${param}': integer below minimum value. Expected a value >= ${min}, but got ${value} instead.`,
-      'integer_below_min_value',
-    );
-  }
-  if (value > max) {
-    throw invalidRequest(
-      param,
-      `Invalid '${param}': integer above maximum value. Expected a value <= ${max}, but got ${value} instead.`,
-      'integer_above_max_value',
-    );
-  }
-  return value;
+  return checkRange(value, param, { min, max }, 'integer');
 }
 
 function readListLimit(value: unknown): number {

@@ -1,4 +1,4 @@
-import { invalidRequest, invalidType, invalidValue, missingParameter } from '../../errors/api-error.ts';
+import { checkRange, invalidRequest, invalidType, invalidValue, missingParameter } from '../../errors/api-error.ts';
 import { loadTokenCounter, type TokenCounter } from '../../engine/count-tokens.ts';
 
 /*
@@ -130,21 +130,7 @@ function refuseUnknownKeys(value: Record<string, unknown>, allowed: string[], pa
 function integerIn(value: unknown, param: string, minimum: number, maximum: number | undefined): number {
   if (value === undefined) throw missingParameter(param);
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidType(param, 'an integer', value);
-  if (value < minimum) {
-    throw invalidRequest(
-      param,
-      `Invalid '${param}': integer below minimum value. Expected a value >= ${minimum}, but got ${value} instead.`,
-      'integer_below_min_value',
-    );
-  }
-  if (maximum !== undefined && value > maximum) {
-    throw invalidRequest(
-      param,
-      `Invalid '${param}': integer above maximum value. Expected a value <= ${maximum}, but got ${value} instead.`,
-      'integer_above_max_value',
-    );
-  }
-  return value;
+  return checkRange(value, param, { min: minimum, max: maximum }, 'integer');
 }
 
 /* ---------- chunking ---------- */

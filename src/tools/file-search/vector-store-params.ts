@@ -4,6 +4,7 @@
  * param, worded like OpenAI's.
  */
 import {
+  checkRange,
   describeJsonType,
   invalidRequest,
   invalidType,
@@ -121,19 +122,7 @@ export const FILE_SEARCH_TOOL_RANKERS = ['auto', 'default-2024-11-15'] as const;
 export function parseMaxNumResults(value: unknown, param: string): number {
   if (value === undefined || value === null) return DEFAULT_NUM_RESULTS;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidType(param, 'an integer', value);
-  if (value < 1)
-    throw invalidRequest(
-      param,
-      `Invalid '${param}': integer below minimum value. Expected a value >= 1, but got ${value} instead.`,
-      'integer_below_min_value',
-    );
-  if (value > MAX_NUM_RESULTS)
-    throw invalidRequest(
-      param,
-      `Invalid '${param}': integer above maximum value. Expected a value <= ${MAX_NUM_RESULTS}, but got ${value} instead.`,
-      'integer_above_max_value',
-    );
-  return value;
+  return checkRange(value, param, { min: 1, max: MAX_NUM_RESULTS }, 'integer');
 }
 
 /**
@@ -154,19 +143,7 @@ export function parseRankingOptions(value: unknown, param: string, rankers: read
   if (threshold === undefined || threshold === null) return 0;
   if (typeof threshold !== 'number' || !Number.isFinite(threshold))
     throw invalidType(thresholdParam, 'a number', threshold);
-  if (threshold < 0)
-    throw invalidRequest(
-      thresholdParam,
-      `Invalid '${thresholdParam}': number below minimum value. Expected a value >= 0, but got ${threshold} instead.`,
-      'decimal_below_min_value',
-    );
-  if (threshold > 1)
-    throw invalidRequest(
-      thresholdParam,
-      `Invalid '${thresholdParam}': number above maximum value. Expected a value <= 1, but got ${threshold} instead.`,
-      'decimal_above_max_value',
-    );
-  return threshold;
+  return checkRange(threshold, thresholdParam, { min: 0, max: 1 }, 'decimal', 'number');
 }
 
 /**
@@ -189,14 +166,7 @@ export function parseHybridSearch(rankingOptions: unknown, param: string): Fusio
     const weightParam = `${hybridParam}.${name}`;
     if (value === undefined || value === null) throw missingParameter(weightParam);
     if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidType(weightParam, 'a number', value);
-    if (value < 0) {
-      throw invalidRequest(
-        weightParam,
-        `Invalid '${weightParam}': number below minimum value. Expected a value >= 0, but got ${value} instead.`,
-        'decimal_below_min_value',
-      );
-    }
-    return value;
+    return checkRange(value, weightParam, { min: 0 }, 'decimal', 'number');
   };
   const weights = { embedding: weight('embedding_weight'), text: weight('text_weight') };
   if (weights.embedding === 0 && weights.text === 0) {
@@ -220,18 +190,7 @@ export function parseExpiresAfter(value: unknown, param: string): NonNullable<St
   }
   const days = value.days;
   if (typeof days !== 'number' || !Number.isInteger(days)) throw invalidType(`${param}.days`, 'an integer', days);
-  if (days < 1)
-    throw invalidRequest(
-      `${param}.days`,
-      `Invalid '${param}.days': integer below minimum value. Expected a value >= 1, but got ${days} instead.`,
-      'integer_below_min_value',
-    );
-  if (days > 365)
-    throw invalidRequest(
-      `${param}.days`,
-      `Invalid '${param}.days': integer above maximum value. Expected a value <= 365, but got ${days} instead.`,
-      'integer_above_max_value',
-    );
+  checkRange(days, `${param}.days`, { min: 1, max: 365 }, 'integer');
   return { anchor: 'last_active_at', days };
 }
 
