@@ -109,52 +109,35 @@ export const postgresKeywordIndexMigration: PostgresMigration = {
     END;
     $$;
 
-    CREATE FUNCTION vector_store_chunks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    -- Counts chunks in (sign 1) or out (sign -1) of their stores' stats and rebuilds the postings
+    -- of their files.
+    CREATE FUNCTION vector_store_chunks_counted(sign integer, chunks vector_store_chunks[]) RETURNS void
+    LANGUAGE plpgsql AS $$
     DECLARE
       store_ids text[];
       file_ids text[];
       lengths integer[];
     BEGIN
-      SELECT array_agg(vector_store_id), array_agg(file_id), array_agg(vector_store_chunk_length(search_vector))
-      INTO store_ids, file_ids, lengths FROM new_chunks;
-      IF store_ids IS NULL THEN RETURN NULL; END IF;
-      PERFORM vector_store_keyword_stats_add(1, store_ids, lengths);
+      SELECT array_agg(chunk.vector_store_id), array_agg(chunk.file_id),
+        array_agg(vector_store_chunk_length(chunk.search_vector))
+      INTO store_ids, file_ids, lengths FROM unnest(chunks) AS chunk;
+      IF store_ids IS NULL THEN RETURN; END IF;
+      PERFORM vector_store_keyword_stats_add(sign, store_ids, lengths);
       PERFORM vector_store_postings_rebuild(store_ids, file_ids);
-      RETURN NULL;
     END;
     $$;
 
-    CREATE FUNCTION vector_store_chunks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE
-      store_ids text[];
-      file_ids text[];
-      lengths integer[];
+    -- One function for the three statement triggers: a transition table is only read by the
+    -- operation that has it. Riposte never updates a chunk; a hand-made update still keeps the
+    -- postings right (out with the old rows, in with the new).
+    CREATE FUNCTION vector_store_chunks_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      SELECT array_agg(vector_store_id), array_agg(file_id), array_agg(vector_store_chunk_length(search_vector))
-      INTO store_ids, file_ids, lengths FROM old_chunks;
-      IF store_ids IS NULL THEN RETURN NULL; END IF;
-      PERFORM vector_store_keyword_stats_add(-1, store_ids, lengths);
-      PERFORM vector_store_postings_rebuild(store_ids, file_ids);
-      RETURN NULL;
-    END;
-    $$;
-
-    -- Riposte never updates a chunk; a hand-made update still keeps the postings right.
-    CREATE FUNCTION vector_store_chunks_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE
-      store_ids text[];
-      file_ids text[];
-      lengths integer[];
-    BEGIN
-      SELECT array_agg(vector_store_id), array_agg(file_id), array_agg(vector_store_chunk_length(search_vector))
-      INTO store_ids, file_ids, lengths FROM old_chunks;
-      IF store_ids IS NULL THEN RETURN NULL; END IF;
-      PERFORM vector_store_keyword_stats_add(-1, store_ids, lengths);
-      PERFORM vector_store_postings_rebuild(store_ids, file_ids);
-      SELECT array_agg(vector_store_id), array_agg(file_id), array_agg(vector_store_chunk_length(search_vector))
-      INTO store_ids, file_ids, lengths FROM new_chunks;
-      PERFORM vector_store_keyword_stats_add(1, store_ids, lengths);
-      PERFORM vector_store_postings_rebuild(store_ids, file_ids);
+      IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        PERFORM vector_store_chunks_counted(-1, ARRAY(SELECT old_chunks::vector_store_chunks FROM old_chunks));
+      END IF;
+      IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM vector_store_chunks_counted(1, ARRAY(SELECT new_chunks::vector_store_chunks FROM new_chunks));
+      END IF;
       RETURN NULL;
     END;
     $$;
@@ -167,12 +150,12 @@ export const postgresKeywordIndexMigration: PostgresMigration = {
     $$;
 
     CREATE TRIGGER vector_store_chunks_inserted AFTER INSERT ON vector_store_chunks
-      REFERENCING NEW TABLE AS new_chunks FOR EACH STATEMENT EXECUTE FUNCTION vector_store_chunks_inserted();
+      REFERENCING NEW TABLE AS new_chunks FOR EACH STATEMENT EXECUTE FUNCTION vector_store_chunks_changed();
     CREATE TRIGGER vector_store_chunks_deleted AFTER DELETE ON vector_store_chunks
-      REFERENCING OLD TABLE AS old_chunks FOR EACH STATEMENT EXECUTE FUNCTION vector_store_chunks_deleted();
+      REFERENCING OLD TABLE AS old_chunks FOR EACH STATEMENT EXECUTE FUNCTION vector_store_chunks_changed();
     CREATE TRIGGER vector_store_chunks_updated AFTER UPDATE ON vector_store_chunks
       REFERENCING OLD TABLE AS old_chunks NEW TABLE AS new_chunks
-      FOR EACH STATEMENT EXECUTE FUNCTION vector_store_chunks_updated();
+      FOR EACH STATEMENT EXECUTE FUNCTION vector_store_chunks_changed();
     CREATE TRIGGER vector_stores_deleted AFTER DELETE ON vector_stores
       REFERENCING OLD TABLE AS old_stores FOR EACH STATEMENT EXECUTE FUNCTION vector_stores_deleted();
 
