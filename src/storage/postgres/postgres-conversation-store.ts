@@ -1,8 +1,7 @@
 import type { Pool } from 'pg';
-import { CursorNotFoundError } from '../cursor-not-found-error.ts';
 import { firstRepeatedItemId, ItemIdConflictError } from '../item-id-conflict-error.ts';
-import { pageFromRows, planItemPage, resolveCursorPositions } from '../item-page-plan.ts';
 import type { ConversationStore, ItemPage, PageRequest, StoredConversation, StoredItem } from '../stores.ts';
+import { postgresItemPage } from './postgres-item-page.ts';
 import { canBeStored, itemKey, parseItem } from './postgres-text.ts';
 
 /*
@@ -190,28 +189,7 @@ export class PostgresConversationStore implements ConversationStore {
    * item ids throws CursorNotFoundError.
    */
   async listItems(owner: string, id: string, page: PageRequest): Promise<ItemPage> {
-    if (!canBeStored(id)) {
-      if (page.after !== null) throw new CursorNotFoundError('after', page.after);
-      if (page.before !== null) throw new CursorNotFoundError('before', page.before);
-      return { items: [], hasMore: false };
-    }
-    const { afterPosition, beforePosition } = await resolveCursorPositions(page, itemKey, async (keys) => {
-      const result = await this.pool.query<{ item_id: string; position: number }>({
-        ...statements.selectCursorPositions,
-        values: [owner, id, keys],
-      });
-      return new Map(result.rows.map((row) => [row.item_id, row.position]));
-    });
-    const plan = planItemPage(page, afterPosition, beforePosition);
-    const select = plan.ascending ? statements.selectItemsAscending : statements.selectItemsDescending;
-    const result = await this.pool.query<{ item: string }>({
-      ...select,
-      values: [id, owner, plan.lowerExclusive, plan.upperExclusive, plan.fetchCount],
-    });
-    return pageFromRows(
-      plan,
-      result.rows.map((row) => parseItem(row.item)),
-    );
+    return postgresItemPage(this.pool, statements, owner, id, page);
   }
 
   async allItems(owner: string, id: string): Promise<StoredItem[]> {

@@ -1,7 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import { CursorNotFoundError } from '../cursor-not-found-error.ts';
-import { pageFromRows, planItemPage, resolveCursorPositions } from '../item-page-plan.ts';
 import type { ItemPage, PageRequest, ResponseStatus, ResponseStore, StoredItem, StoredResponse } from '../stores.ts';
+import { postgresItemPage } from './postgres-item-page.ts';
 import { canBeStored, itemKey, parseItem } from './postgres-text.ts';
 
 /*
@@ -216,28 +215,7 @@ export class PostgresResponseStore implements ResponseStore {
    * no items; a cursor that is not one of its input item ids throws CursorNotFoundError.
    */
   async listInputItems(owner: string, responseId: string, page: PageRequest): Promise<ItemPage> {
-    if (!canBeStored(responseId)) {
-      if (page.after !== null) throw new CursorNotFoundError('after', page.after);
-      if (page.before !== null) throw new CursorNotFoundError('before', page.before);
-      return { items: [], hasMore: false };
-    }
-    const { afterPosition, beforePosition } = await resolveCursorPositions(page, itemKey, async (keys) => {
-      const result = await this.pool.query<{ item_id: string; position: number }>({
-        ...statements.selectCursorPositions,
-        values: [owner, responseId, keys],
-      });
-      return new Map(result.rows.map((row) => [row.item_id, row.position]));
-    });
-    const plan = planItemPage(page, afterPosition, beforePosition);
-    const select = plan.ascending ? statements.selectItemsAscending : statements.selectItemsDescending;
-    const result = await this.pool.query<{ item: string }>({
-      ...select,
-      values: [responseId, owner, plan.lowerExclusive, plan.upperExclusive, plan.fetchCount],
-    });
-    return pageFromRows(
-      plan,
-      result.rows.map((row) => parseItem(row.item)),
-    );
+    return postgresItemPage(this.pool, statements, owner, responseId, page);
   }
 
   async chainLink(owner: string, responseId: string): Promise<{ input: StoredItem[]; output: StoredItem[] } | null> {
